@@ -1,0 +1,102 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+package structs
+
+// Nomad's resource defaults for a task that does not say.
+const (
+	DefaultCPU           = 100 // MHz
+	DefaultMemoryMB      = 300
+	DefaultEphemeralDisk = 300 // MB
+	MinCPU               = 1
+	MinMemoryMB          = 10
+)
+
+// Resources is what a task asks for.
+type Resources struct {
+	CPU         int
+	Cores       int
+	MemoryMB    int
+	MemoryMaxMB int
+	DiskMB      int
+}
+
+// Copy returns a copy.
+func (r *Resources) Copy() *Resources {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	return &c
+}
+
+// AllocatedResources is what the scheduler reserved for an allocation.
+type AllocatedResources struct {
+	Tasks  map[string]*AllocatedTaskResources
+	Shared AllocatedSharedResources
+}
+
+// AllocatedTaskResources is one task's reservation.
+type AllocatedTaskResources struct {
+	Cpu    AllocatedCpuResources
+	Memory AllocatedMemoryResources
+}
+
+// AllocatedCpuResources is CPU reserved in MHz.
+type AllocatedCpuResources struct {
+	CpuShares int64
+}
+
+// AllocatedMemoryResources is memory reserved in MB.
+type AllocatedMemoryResources struct {
+	MemoryMB    int64
+	MemoryMaxMB int64
+}
+
+// AllocatedSharedResources is reserved once for the whole allocation.
+type AllocatedSharedResources struct {
+	DiskMB int64
+}
+
+// Comparable sums an allocation's reservation into one vector, the form the
+// scheduler and the plan applier compare against a node's capacity.
+func (a *AllocatedResources) Comparable() ComparableResources {
+	var c ComparableResources
+	if a == nil {
+		return c
+	}
+	for _, t := range a.Tasks {
+		c.CPU += t.Cpu.CpuShares
+		c.MemoryMB += t.Memory.MemoryMB
+	}
+	c.DiskMB = a.Shared.DiskMB
+	return c
+}
+
+// ComparableResources is a resource vector that can be added and compared.
+type ComparableResources struct {
+	CPU      int64
+	MemoryMB int64
+	DiskMB   int64
+}
+
+// Add adds o to c.
+func (c *ComparableResources) Add(o ComparableResources) {
+	c.CPU += o.CPU
+	c.MemoryMB += o.MemoryMB
+	c.DiskMB += o.DiskMB
+}
+
+// Superset reports whether c holds o; if not, it names the first exhausted
+// dimension ("cpu", "memory" or "disk"), as Nomad's placement metrics do.
+func (c ComparableResources) Superset(o ComparableResources) (bool, string) {
+	switch {
+	case c.CPU < o.CPU:
+		return false, "cpu"
+	case c.MemoryMB < o.MemoryMB:
+		return false, "memory"
+	case c.DiskMB < o.DiskMB:
+		return false, "disk"
+	}
+	return true, ""
+}
