@@ -1,0 +1,67 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+package state
+
+import "github.com/hashicorp/go-memdb"
+
+// Table names.
+const (
+	tableIndex = "index"
+	tableJobs  = "jobs"
+	tableEvals = "evals"
+	tableAlloc = "allocs"
+	tableNodes = "nodes"
+)
+
+// indexEntry records the raft index at which a table last changed; blocking
+// queries return it as X-Nomad-Index.
+type indexEntry struct {
+	Key   string
+	Value uint64
+}
+
+func schema() *memdb.DBSchema {
+	nsID := func(field string) memdb.Indexer {
+		return &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+			&memdb.StringFieldIndex{Field: "Namespace"},
+			&memdb.StringFieldIndex{Field: field},
+		}}
+	}
+	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+		tableIndex: {
+			Name: tableIndex,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
+			},
+		},
+		tableJobs: {
+			Name: tableJobs,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id": {Name: "id", Unique: true, Indexer: nsID("ID")},
+			},
+		},
+		tableEvals: {
+			Name: tableEvals,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id":  {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+				"job": {Name: "job", Indexer: nsID("JobID")},
+			},
+		},
+		tableAlloc: {
+			Name: tableAlloc,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+				"node": {Name: "node", Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
+				"job":  {Name: "job", Indexer: nsID("JobID")},
+				"eval": {Name: "eval", Indexer: &memdb.StringFieldIndex{Field: "EvalID"}},
+			},
+		},
+		tableNodes: {
+			Name: tableNodes,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+			},
+		},
+	}}
+}

@@ -1,0 +1,221 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+package state
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/droverhq/drover/structs"
+)
+
+// Snapshot is a consistent, read-only view of the state. Within a blocking
+// query it also records what was read, so the query wakes when it changes.
+// Objects it returns are shared: copy before modifying.
+type Snapshot struct {
+	txn *memdb.Txn
+	ws  memdb.WatchSet
+}
+
+func (s *Snapshot) watch(ch <-chan struct{}) {
+	if s.ws != nil {
+		s.ws.Add(ch)
+	}
+}
+
+func (s *Snapshot) first(table, index string, args ...any) (any, error) {
+	ch, obj, err := s.txn.FirstWatch(table, index, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read %s by %s: %w", table, index, err)
+	}
+	s.watch(ch)
+	return obj, nil
+}
+
+func (s *Snapshot) get(table, index string, args ...any) (memdb.ResultIterator, error) {
+	it, err := s.txn.Get(table, index, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s by %s: %w", table, index, err)
+	}
+	s.watch(it.WatchCh())
+	return it, nil
+}
+
+// Index returns the highest index at which any of the tables changed.
+func (s *Snapshot) Index(tables ...string) (uint64, error) {
+	var max uint64
+	for _, t := range tables {
+		obj, err := s.first(tableIndex, "id", t)
+		if err != nil {
+			return 0, err
+		}
+		if obj != nil && obj.(*indexEntry).Value > max {
+			max = obj.(*indexEntry).Value
+		}
+	}
+	return max, nil
+}
+
+// Table names for Index.
+const (
+	TableJobs   = tableJobs
+	TableEvals  = tableEvals
+	TableAllocs = tableAlloc
+	TableNodes  = tableNodes
+)
+
+// LatestIndex returns the highest index applied to any table.
+func (s *Snapshot) LatestIndex() (uint64, error) {
+	return s.Index(tableJobs, tableEvals, tableAlloc, tableNodes)
+}
+
+// JobByID returns the job or nil.
+func (s *Snapshot) JobByID(namespace, id string) (*structs.Job, error) {
+	obj, err := s.first(tableJobs, "id", namespace, id)
+	if err != nil || obj == nil {
+		return nil, err
+	}
+	return obj.(*structs.Job), nil
+}
+
+// Jobs returns every job in namespace ("*" for all), sorted by namespace
+// and ID, whose ID starts with prefix.
+func (s *Snapshot) Jobs(namespace, prefix string) ([]*structs.Job, error) {
+	it, err := s.get(tableJobs, "id")
+	if err != nil {
+		return nil, err
+	}
+	var out []*structs.Job
+	for obj := it.Next(); obj != nil; obj = it.Next() {
+		j := obj.(*structs.Job)
+		if (namespace == "*" || j.Namespace == namespace) && strings.HasPrefix(j.ID, prefix) {
+			out = append(out, j)
+		}
+	}
+	return out, nil
+}
+
+// EvalByID returns the evaluation or nil.
+func (s *Snapshot) EvalByID(id string) (*structs.Evaluation, error) {
+	obj, err := s.first(tableEvals, "id", id)
+	if err != nil || obj == nil {
+		return nil, err
+	}
+	return obj.(*structs.Evaluation), nil
+}
+
+// Evals returns every evaluation whose ID starts with prefix, in namespace
+// ("*" for all).
+func (s *Snapshot) Evals(namespace, prefix string) ([]*structs.Evaluation, error) {
+	it, err := s.get(tableEvals, "id")
+	if err != nil {
+		return nil, err
+	}
+	var out []*structs.Evaluation
+	for obj := it.Next(); obj != nil; obj = it.Next() {
+		e := obj.(*structs.Evaluation)
+		if (namespace == "*" || e.Namespace == namespace) && strings.HasPrefix(e.ID, prefix) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// EvalsByJob returns the job's evaluations.
+func (s *Snapshot) EvalsByJob(namespace, jobID string) ([]*structs.Evaluation, error) {
+	it, err := s.get(tableEvals, "job", namespace, jobID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*structs.Evaluation
+	for obj := it.Next(); obj != nil; obj = it.Next() {
+		out = append(out, obj.(*structs.Evaluation))
+	}
+	return out, nil
+}
+
+// AllocByID returns the allocation or nil.
+func (s *Snapshot) AllocByID(id string) (*structs.Allocation, error) {
+	obj, err := s.first(tableAlloc, "id", id)
+	if err != nil || obj == nil {
+		return nil, err
+	}
+	return obj.(*structs.Allocation), nil
+}
+
+// Allocs returns every allocation whose ID starts with prefix, in
+// namespace ("*" for all).
+func (s *Snapshot) Allocs(namespace, prefix string) ([]*structs.Allocation, error) {
+	it, err := s.get(tableAlloc, "id")
+	if err != nil {
+		return nil, err
+	}
+	var out []*structs.Allocation
+	for obj := it.Next(); obj != nil; obj = it.Next() {
+		a := obj.(*structs.Allocation)
+		if (namespace == "*" || a.Namespace == namespace) && strings.HasPrefix(a.ID, prefix) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// AllocsByJob returns all the job's allocations, terminal ones included.
+func (s *Snapshot) AllocsByJob(namespace, jobID string) ([]*structs.Allocation, error) {
+	return s.allocsBy("job", namespace, jobID)
+}
+
+// AllocsByNode returns all the node's allocations, terminal ones included.
+func (s *Snapshot) AllocsByNode(nodeID string) ([]*structs.Allocation, error) {
+	return s.allocsBy("node", nodeID)
+}
+
+// AllocsByEval returns the allocations an evaluation created or changed.
+func (s *Snapshot) AllocsByEval(evalID string) ([]*structs.Allocation, error) {
+	return s.allocsBy("eval", evalID)
+}
+
+func (s *Snapshot) allocsBy(index string, args ...any) ([]*structs.Allocation, error) {
+	it, err := s.get(tableAlloc, index, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []*structs.Allocation
+	for obj := it.Next(); obj != nil; obj = it.Next() {
+		out = append(out, obj.(*structs.Allocation))
+	}
+	return out, nil
+}
+
+// NodeByID returns the node or nil.
+func (s *Snapshot) NodeByID(id string) (*structs.Node, error) {
+	obj, err := s.first(tableNodes, "id", id)
+	if err != nil || obj == nil {
+		return nil, err
+	}
+	return obj.(*structs.Node), nil
+}
+
+// Nodes returns every node.
+func (s *Snapshot) Nodes() ([]*structs.Node, error) {
+	return s.NodesByPrefix("")
+}
+
+// NodesByPrefix returns the nodes whose ID starts with prefix.
+func (s *Snapshot) NodesByPrefix(prefix string) ([]*structs.Node, error) {
+	it, err := s.get(tableNodes, "id")
+	if err != nil {
+		return nil, err
+	}
+	var out []*structs.Node
+	for obj := it.Next(); obj != nil; obj = it.Next() {
+		n := obj.(*structs.Node)
+		if strings.HasPrefix(n.ID, prefix) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}

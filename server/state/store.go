@@ -1,0 +1,127 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+// Package state is the servers' state store: jobs, evaluations, allocations
+// and nodes in go-memdb, written only by the FSM (one raft index per write)
+// and read through consistent snapshots. Watch sets on snapshots make
+// blocking queries: a reader sleeps until something it read changes.
+package state
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/hashicorp/go-memdb"
+)
+
+// StateStore holds the cluster state. Writes come only from the FSM.
+type StateStore struct {
+	mu sync.RWMutex
+	db *memdb.MemDB
+	// abandonCh is closed when a snapshot restore replaces the whole
+	// database, waking every blocked reader so it re-reads.
+	abandonCh chan struct{}
+}
+
+// New returns an empty state store.
+func New() (*StateStore, error) {
+	db, err := memdb.NewMemDB(schema())
+	if err != nil {
+		return nil, fmt.Errorf("create state database: %w", err)
+	}
+	return &StateStore{db: db, abandonCh: make(chan struct{})}, nil
+}
+
+func (s *StateStore) current() (*memdb.MemDB, chan struct{}) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.db, s.abandonCh
+}
+
+// Snapshot returns a consistent read-only view of the state.
+func (s *StateStore) Snapshot() *Snapshot {
+	db, _ := s.current()
+	return &Snapshot{txn: db.Txn(false)}
+}
+
+// AbandonCh is closed when the store is replaced by a restore.
+func (s *StateStore) AbandonCh() <-chan struct{} {
+	_, ch := s.current()
+	return ch
+}
+
+// LatestIndex returns the highest raft index applied to the store.
+func (s *StateStore) LatestIndex() uint64 {
+	idx, _ := s.Snapshot().LatestIndex()
+	return idx
+}
+
+// BlockingQuery runs query against fresh snapshots until the index it
+// returns passes minIndex or ctx ends. With minIndex 0 it runs once. It
+// returns the last index and error query returned; a ctx that ends is not
+// an error (the caller answers with what it has, as Nomad does on timeout).
+func (s *StateStore) BlockingQuery(ctx context.Context, minIndex uint64, query func(snap *Snapshot) (uint64, error)) (uint64, error) {
+	for {
+		ws := memdb.NewWatchSet()
+		ws.Add(s.AbandonCh())
+		snap := s.Snapshot()
+		snap.ws = ws
+		index, err := query(snap)
+		if err != nil || minIndex == 0 || index > minIndex {
+			return index, err
+		}
+		if ws.WatchCtx(ctx) != nil {
+			return index, nil
+		}
+	}
+}
+
+// WaitForIndex blocks until the store has applied index or ctx ends.
+func (s *StateStore) WaitForIndex(ctx context.Context, index uint64) error {
+	for {
+		ws := memdb.NewWatchSet()
+		ws.Add(s.AbandonCh())
+		snap := s.Snapshot()
+		snap.ws = ws
+		latest, err := snap.LatestIndex()
+		if err != nil {
+			return err
+		}
+		if latest >= index {
+			return nil
+		}
+		if err := ws.WatchCtx(ctx); err != nil {
+			return fmt.Errorf("wait for state index %d (at %d): %w", index, latest, err)
+		}
+	}
+}
+
+// restore swaps in a database built by a snapshot restore.
+func (s *StateStore) restore(db *memdb.MemDB) {
+	s.mu.Lock()
+	old := s.abandonCh
+	s.db = db
+	s.abandonCh = make(chan struct{})
+	s.mu.Unlock()
+	close(old)
+}
+
+// write runs fn in a write transaction and bumps the index of every table
+// fn names in its return value.
+func (s *StateStore) write(index uint64, fn func(txn *memdb.Txn) ([]string, error)) error {
+	db, _ := s.current()
+	txn := db.Txn(true)
+	defer txn.Abort()
+	tables, err := fn(txn)
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if err := txn.Insert(tableIndex, &indexEntry{Key: t, Value: index}); err != nil {
+			return fmt.Errorf("update index of %s: %w", t, err)
+		}
+	}
+	txn.Commit()
+	return nil
+}

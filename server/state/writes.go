@@ -1,0 +1,300 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+package state
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/droverhq/drover/structs"
+)
+
+// The write methods below are called only by the FSM, with the raft index
+// of the entry being applied. They never read clocks: times come in the
+// request.
+
+// UpsertJob stores a job. A job whose specification changed gets a new
+// Version and JobModifyIndex; re-submitting the same job keeps them.
+func (s *StateStore) UpsertJob(index uint64, job *structs.Job, eval *structs.Evaluation) error {
+	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+		tables := []string{tableJobs}
+		if err := upsertJobTxn(txn, index, job); err != nil {
+			return nil, err
+		}
+		if eval != nil {
+			if err := upsertEvalTxn(txn, index, eval); err != nil {
+				return nil, err
+			}
+			tables = append(tables, tableEvals)
+		}
+		return tables, nil
+	})
+}
+
+func upsertJobTxn(txn *memdb.Txn, index uint64, job *structs.Job) error {
+	job = job.Copy()
+	existing, err := txn.First(tableJobs, "id", job.Namespace, job.ID)
+	if err != nil {
+		return fmt.Errorf("read job %q: %w", job.ID, err)
+	}
+	job.ModifyIndex = index
+	if existing == nil {
+		job.CreateIndex = index
+		job.JobModifyIndex = index
+		job.Version = 0
+	} else {
+		old := existing.(*structs.Job)
+		job.CreateIndex = old.CreateIndex
+		if specEqual(old, job) {
+			job.Version = old.Version
+			job.JobModifyIndex = old.JobModifyIndex
+		} else {
+			job.Version = old.Version + 1
+			job.JobModifyIndex = index
+		}
+	}
+	if job.Status == "" {
+		job.Status = structs.JobStatusPending
+	}
+	if err := txn.Insert(tableJobs, job); err != nil {
+		return fmt.Errorf("insert job %q: %w", job.ID, err)
+	}
+	return nil
+}
+
+// specEqual reports whether two versions of a job ask for the same thing,
+// ignoring bookkeeping fields set by the servers.
+func specEqual(a, b *structs.Job) bool {
+	strip := func(j *structs.Job) *structs.Job {
+		c := j.Copy()
+		c.Status, c.StatusDescription = "", ""
+		c.Version, c.SubmitTime, c.Stable = 0, 0, false
+		c.CreateIndex, c.ModifyIndex, c.JobModifyIndex = 0, 0, 0
+		return c
+	}
+	return reflect.DeepEqual(strip(a), strip(b))
+}
+
+// DeregisterJob stops a job (marks it Stop) or, with purge, deletes it.
+// Its allocations are left to the scheduler, which eval stops them.
+func (s *StateStore) DeregisterJob(index uint64, req *structs.JobDeregisterRequest) error {
+	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+		tables := []string{tableJobs}
+		existing, err := txn.First(tableJobs, "id", req.Namespace, req.JobID)
+		if err != nil {
+			return nil, fmt.Errorf("read job %q: %w", req.JobID, err)
+		}
+		if existing != nil {
+			if req.Purge {
+				if err := txn.Delete(tableJobs, existing); err != nil {
+					return nil, fmt.Errorf("delete job %q: %w", req.JobID, err)
+				}
+			} else {
+				job := existing.(*structs.Job).Copy()
+				if !job.Stop {
+					job.Stop = true
+					job.Version++
+					job.JobModifyIndex = index
+					job.SubmitTime = req.SubmitTime
+				}
+				job.ModifyIndex = index
+				if err := txn.Insert(tableJobs, job); err != nil {
+					return nil, fmt.Errorf("stop job %q: %w", req.JobID, err)
+				}
+			}
+		}
+		if req.Eval != nil {
+			if err := upsertEvalTxn(txn, index, req.Eval); err != nil {
+				return nil, err
+			}
+			tables = append(tables, tableEvals)
+		}
+		return tables, nil
+	})
+}
+
+// UpsertEvals stores evaluations.
+func (s *StateStore) UpsertEvals(index uint64, evals []*structs.Evaluation) error {
+	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+		for _, e := range evals {
+			if err := upsertEvalTxn(txn, index, e); err != nil {
+				return nil, err
+			}
+		}
+		return []string{tableEvals}, nil
+	})
+}
+
+func upsertEvalTxn(txn *memdb.Txn, index uint64, eval *structs.Evaluation) error {
+	eval = eval.Copy()
+	existing, err := txn.First(tableEvals, "id", eval.ID)
+	if err != nil {
+		return fmt.Errorf("read eval %q: %w", eval.ID, err)
+	}
+	if existing != nil {
+		eval.CreateIndex = existing.(*structs.Evaluation).CreateIndex
+		if eval.CreateTime == 0 {
+			eval.CreateTime = existing.(*structs.Evaluation).CreateTime
+		}
+	} else {
+		eval.CreateIndex = index
+	}
+	eval.ModifyIndex = index
+	if err := txn.Insert(tableEvals, eval); err != nil {
+		return fmt.Errorf("insert eval %q: %w", eval.ID, err)
+	}
+	return nil
+}
+
+// ApplyPlanResults commits what the plan applier accepted.
+func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResultsRequest) error {
+	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+		for _, stopped := range req.AllocsStopped {
+			obj, err := txn.First(tableAlloc, "id", stopped.ID)
+			if err != nil {
+				return nil, fmt.Errorf("read alloc %q: %w", stopped.ID, err)
+			}
+			if obj == nil {
+				continue // garbage collected meanwhile
+			}
+			alloc := obj.(*structs.Allocation).Copy()
+			alloc.DesiredStatus = stopped.DesiredStatus
+			alloc.DesiredDescription = stopped.DesiredDescription
+			if stopped.ClientStatus != "" {
+				alloc.ClientStatus = stopped.ClientStatus
+			}
+			alloc.ModifyIndex = index
+			alloc.AllocModifyIndex = index
+			alloc.ModifyTime = req.UpdatedAt
+			if err := txn.Insert(tableAlloc, alloc); err != nil {
+				return nil, fmt.Errorf("stop alloc %q: %w", alloc.ID, err)
+			}
+		}
+		for _, placed := range req.AllocsUpdated {
+			alloc := placed.Copy()
+			obj, err := txn.First(tableAlloc, "id", alloc.ID)
+			if err != nil {
+				return nil, fmt.Errorf("read alloc %q: %w", alloc.ID, err)
+			}
+			if obj == nil {
+				alloc.CreateIndex = index
+				if alloc.CreateTime == 0 {
+					alloc.CreateTime = req.UpdatedAt
+				}
+			} else {
+				old := obj.(*structs.Allocation)
+				alloc.CreateIndex = old.CreateIndex
+				alloc.CreateTime = old.CreateTime
+				// The client owns client-side status.
+				alloc.ClientStatus = old.ClientStatus
+				alloc.ClientDescription = old.ClientDescription
+				alloc.TaskStates = old.TaskStates
+			}
+			if alloc.Job == nil {
+				alloc.Job = req.Job
+			}
+			alloc.ModifyIndex = index
+			alloc.AllocModifyIndex = index
+			alloc.ModifyTime = req.UpdatedAt
+			if err := txn.Insert(tableAlloc, alloc); err != nil {
+				return nil, fmt.Errorf("insert alloc %q: %w", alloc.ID, err)
+			}
+		}
+		return []string{tableAlloc}, nil
+	})
+}
+
+// UpdateAllocsFromClient applies client-side status. Only ClientStatus,
+// ClientDescription and TaskStates come from the client.
+func (s *StateStore) UpdateAllocsFromClient(index uint64, req *structs.AllocClientUpdate) error {
+	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+		tables := []string{tableAlloc}
+		for _, update := range req.Allocs {
+			obj, err := txn.First(tableAlloc, "id", update.ID)
+			if err != nil {
+				return nil, fmt.Errorf("read alloc %q: %w", update.ID, err)
+			}
+			if obj == nil {
+				continue
+			}
+			alloc := obj.(*structs.Allocation).Copy()
+			alloc.ClientStatus = update.ClientStatus
+			alloc.ClientDescription = update.ClientDescription
+			alloc.TaskStates = update.TaskStates
+			alloc.ModifyIndex = index
+			alloc.ModifyTime = req.UpdatedAt
+			if err := txn.Insert(tableAlloc, alloc); err != nil {
+				return nil, fmt.Errorf("update alloc %q: %w", alloc.ID, err)
+			}
+		}
+		if len(req.Evals) > 0 {
+			for _, e := range req.Evals {
+				if err := upsertEvalTxn(txn, index, e); err != nil {
+					return nil, err
+				}
+			}
+			tables = append(tables, tableEvals)
+		}
+		return tables, nil
+	})
+}
+
+// UpsertNode registers or re-registers a node. A re-registration keeps the
+// node's CreateIndex and its scheduling eligibility and drain settings,
+// which belong to operators, not to the client.
+func (s *StateStore) UpsertNode(index uint64, node *structs.Node) error {
+	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+		node = node.Copy()
+		obj, err := txn.First(tableNodes, "id", node.ID)
+		if err != nil {
+			return nil, fmt.Errorf("read node %q: %w", node.ID, err)
+		}
+		if obj != nil {
+			old := obj.(*structs.Node)
+			node.CreateIndex = old.CreateIndex
+			node.SchedulingEligibility = old.SchedulingEligibility
+			node.Drain = old.Drain
+		} else {
+			node.CreateIndex = index
+			if node.SchedulingEligibility == "" {
+				node.SchedulingEligibility = structs.NodeSchedulingEligible
+			}
+		}
+		node.ModifyIndex = index
+		if err := txn.Insert(tableNodes, node); err != nil {
+			return nil, fmt.Errorf("insert node %q: %w", node.ID, err)
+		}
+		return []string{tableNodes}, nil
+	})
+}
+
+// UpdateNodeStatus changes a node's status (heartbeat missed, back again).
+func (s *StateStore) UpdateNodeStatus(index uint64, req *structs.NodeStatusUpdate) error {
+	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+		tables := []string{tableNodes}
+		obj, err := txn.First(tableNodes, "id", req.NodeID)
+		if err != nil {
+			return nil, fmt.Errorf("read node %q: %w", req.NodeID, err)
+		}
+		if obj == nil {
+			return nil, fmt.Errorf("node %q not found", req.NodeID)
+		}
+		node := obj.(*structs.Node).Copy()
+		node.Status = req.Status
+		node.StatusUpdatedAt = req.UpdatedAt
+		node.ModifyIndex = index
+		if err := txn.Insert(tableNodes, node); err != nil {
+			return nil, fmt.Errorf("update node %q: %w", node.ID, err)
+		}
+		for _, e := range req.Evals {
+			if err := upsertEvalTxn(txn, index, e); err != nil {
+				return nil, err
+			}
+			tables = append(tables, tableEvals)
+		}
+		return tables, nil
+	})
+}
