@@ -1,0 +1,207 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/droverhq/drover/structs"
+)
+
+// maxClientAllocsWait caps how long GetClientAllocs blocks.
+const maxClientAllocsWait = 5 * time.Minute
+
+// NodeEndpoint is the RPC surface clients call: registration, heartbeats,
+// their allocations, and their allocations' status. Its methods are served
+// over net/rpc and called directly by an in-process client.
+type NodeEndpoint struct {
+	srv *Server
+}
+
+// Node returns the endpoint for in-process callers.
+func (s *Server) Node() *NodeEndpoint { return &NodeEndpoint{srv: s} }
+
+// Register registers or re-registers a node and arms its heartbeat timer.
+func (n *NodeEndpoint) Register(req *structs.NodeRegisterRequest, reply *structs.NodeUpdateResponse) error {
+	node := req.Node
+	if node == nil || node.ID == "" {
+		return fmt.Errorf("node register: missing node ID")
+	}
+	if node.SecretID == "" {
+		return fmt.Errorf("node register %s: missing node secret ID", node.ID)
+	}
+	existing, err := n.srv.state.Snapshot().NodeByID(node.ID)
+	if err != nil {
+		return err
+	}
+	if existing != nil && existing.SecretID != node.SecretID {
+		return fmt.Errorf("node register %s: node secret ID does not match", node.ID)
+	}
+	node = node.Copy()
+	if node.Status == "" || node.Status == structs.NodeStatusInit || node.Status == structs.NodeStatusDown {
+		node.Status = structs.NodeStatusReady
+	}
+	node.StatusUpdatedAt = time.Now().Unix()
+	if node.NodePool == "" {
+		node.NodePool = structs.DefaultNodePool
+	}
+	index, err := n.srv.raftApply(structs.NodeRegisterRequestType, &structs.NodeRegisterRequest{Node: node})
+	if err != nil {
+		return fmt.Errorf("node register %s: %w", node.ID, err)
+	}
+	if node.Status == structs.NodeStatusReady {
+		// New capacity: work that could not be placed may fit now.
+		n.srv.blocked.Unblock()
+	}
+	reply.HeartbeatTTL = n.srv.heartbeats.reset(node.ID)
+	reply.Index = index
+	reply.LeaderRPCAddr = n.srv.Leader()
+	reply.Servers = []string{n.srv.RPCAddr()}
+	return nil
+}
+
+// UpdateStatus is a client's heartbeat. A node that was marked down and
+// heartbeats again comes back as ready.
+func (n *NodeEndpoint) UpdateStatus(req *structs.NodeUpdateStatusRequest, reply *structs.NodeUpdateResponse) error {
+	node, err := n.authNode(req.NodeID, req.SecretID)
+	if err != nil {
+		return err
+	}
+	status := req.Status
+	if status == "" {
+		status = structs.NodeStatusReady
+	}
+	index := node.ModifyIndex
+	if node.Status != status {
+		index, err = n.srv.raftApply(structs.NodeUpdateStatusRequestType, &structs.NodeStatusUpdate{
+			NodeID:    node.ID,
+			Status:    status,
+			UpdatedAt: time.Now().Unix(),
+		})
+		if err != nil {
+			return fmt.Errorf("node %s status: %w", node.ID, err)
+		}
+		if status == structs.NodeStatusReady {
+			n.srv.blocked.Unblock()
+		}
+	}
+	reply.HeartbeatTTL = n.srv.heartbeats.reset(node.ID)
+	reply.Index = index
+	reply.LeaderRPCAddr = n.srv.Leader()
+	reply.Servers = []string{n.srv.RPCAddr()}
+	return nil
+}
+
+// GetClientAllocs returns the node's allocations, blocking until they
+// change past MinIndex (or MaxWait passes).
+func (n *NodeEndpoint) GetClientAllocs(req *structs.NodeAllocsRequest, reply *structs.NodeAllocsResponse) error {
+	if _, err := n.authNode(req.NodeID, req.SecretID); err != nil {
+		return err
+	}
+	wait := req.MaxWait
+	if wait <= 0 || wait > maxClientAllocsWait {
+		wait = maxClientAllocsWait
+	}
+	ctx, cancel := context.WithTimeout(n.srv.ctx, wait)
+	defer cancel()
+	index, err := n.srv.state.BlockingQuery(ctx, req.MinIndex, func(snap *stateSnapshot) (uint64, error) {
+		allocs, err := snap.AllocsByNode(req.NodeID)
+		if err != nil {
+			return 0, err
+		}
+		reply.Allocs = allocs
+		var max uint64
+		for _, a := range allocs {
+			if a.ModifyIndex > max {
+				max = a.ModifyIndex
+			}
+		}
+		if max == 0 {
+			// No allocations yet: report the table's index so the
+			// client's next query blocks.
+			return snap.Index(tableAllocs)
+		}
+		return max, nil
+	})
+	if err != nil {
+		return fmt.Errorf("allocations of node %s: %w", req.NodeID, err)
+	}
+	reply.Index = index
+	return nil
+}
+
+// UpdateAlloc records client-side status of allocations. Allocations that
+// finished free capacity, so blocked evaluations are retried; ones that
+// failed get an evaluation of their job so the scheduler can react.
+func (n *NodeEndpoint) UpdateAlloc(req *structs.AllocUpdateRequest, reply *structs.GenericResponse) error {
+	if _, err := n.authNode(req.NodeID, req.SecretID); err != nil {
+		return err
+	}
+	snap := n.srv.state.Snapshot()
+	now := time.Now()
+	update := &structs.AllocClientUpdate{UpdatedAt: now.UnixNano()}
+	freed := false
+	evalFor := map[structs.NamespacedID]bool{}
+	for _, a := range req.Allocs {
+		existing, err := snap.AllocByID(a.ID)
+		if err != nil {
+			return err
+		}
+		if existing == nil || existing.NodeID != req.NodeID {
+			continue
+		}
+		update.Allocs = append(update.Allocs, &structs.Allocation{
+			ID:                a.ID,
+			ClientStatus:      a.ClientStatus,
+			ClientDescription: a.ClientDescription,
+			TaskStates:        a.TaskStates,
+		})
+		if !existing.ClientTerminalStatus() && a.ClientStatus != existing.ClientStatus {
+			switch a.ClientStatus {
+			case structs.AllocClientStatusComplete, structs.AllocClientStatusFailed, structs.AllocClientStatusLost:
+				freed = true
+			}
+			if a.ClientStatus == structs.AllocClientStatusFailed && existing.DesiredStatus == structs.AllocDesiredStatusRun {
+				key := structs.NamespacedID{ID: existing.JobID, Namespace: existing.Namespace}
+				if !evalFor[key] && existing.Job != nil {
+					evalFor[key] = true
+					job, err := snap.JobByID(existing.Namespace, existing.JobID)
+					if err == nil && job != nil && !job.Stop {
+						update.Evals = append(update.Evals, structs.NewEval(job, structs.EvalTriggerRetryFailedAlloc, now))
+					}
+				}
+			}
+		}
+	}
+	if len(update.Allocs) == 0 {
+		reply.Index = n.srv.state.LatestIndex()
+		return nil
+	}
+	index, err := n.srv.raftApply(structs.AllocClientUpdateRequestType, update)
+	if err != nil {
+		return fmt.Errorf("update allocations of node %s: %w", req.NodeID, err)
+	}
+	if freed {
+		n.srv.blocked.Unblock()
+	}
+	reply.Index = index
+	return nil
+}
+
+// authNode checks that the node exists and the caller knows its secret.
+func (n *NodeEndpoint) authNode(nodeID, secretID string) (*structs.Node, error) {
+	node, err := n.srv.state.Snapshot().NodeByID(nodeID)
+	if err != nil {
+		return nil, err
+	}
+	if node == nil {
+		return nil, fmt.Errorf("node %s: %w", nodeID, ErrUnknownNode)
+	}
+	if node.SecretID != secretID {
+		return nil, fmt.Errorf("node %s: node secret ID does not match", nodeID)
+	}
+	return node, nil
+}

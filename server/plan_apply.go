@@ -1,0 +1,176 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/droverhq/drover/server/state"
+	"github.com/droverhq/drover/structs"
+)
+
+// pendingPlan is a plan waiting for the applier, with where to answer.
+type pendingPlan struct {
+	plan   *structs.Plan
+	result chan planOutcome
+}
+
+type planOutcome struct {
+	result *structs.PlanResult
+	err    error
+}
+
+// submitPlan queues a plan for the leader's applier and waits for it.
+func (s *Server) submitPlan(ctx context.Context, plan *structs.Plan) (*structs.PlanResult, error) {
+	p := &pendingPlan{plan: plan, result: make(chan planOutcome, 1)}
+	select {
+	case s.planQueue <- p:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case out := <-p.result:
+		return out.result, out.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// planApplier is the leader's single writer of placements. Schedulers plan
+// against snapshots that may be stale; the applier re-checks every node in
+// a plan against the newest state and commits only the parts that still
+// fit, so two workers can never overcommit a node between them.
+func (s *Server) planApplier(ctx context.Context) {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-s.planQueue:
+			result, err := s.applyPlan(p.plan)
+			p.result <- planOutcome{result: result, err: err}
+		}
+	}
+}
+
+func (s *Server) applyPlan(plan *structs.Plan) (*structs.PlanResult, error) {
+	snap := s.state.Snapshot()
+	result, err := evaluatePlan(snap, plan)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate plan of eval %s: %w", plan.EvalID, err)
+	}
+	if len(result.NodeUpdate) == 0 && len(result.NodeAllocation) == 0 {
+		return result, nil
+	}
+	req := &structs.ApplyPlanResultsRequest{Job: plan.Job, EvalID: plan.EvalID, UpdatedAt: time.Now().UnixNano()}
+	for _, allocs := range result.NodeUpdate {
+		for _, a := range allocs {
+			req.AllocsStopped = append(req.AllocsStopped, &structs.Allocation{
+				ID:                 a.ID,
+				DesiredStatus:      a.DesiredStatus,
+				DesiredDescription: a.DesiredDescription,
+				ClientStatus:       a.ClientStatus,
+			})
+		}
+	}
+	for _, allocs := range result.NodeAllocation {
+		for _, a := range allocs {
+			c := *a
+			if c.Job == plan.Job {
+				c.Job = nil // the FSM attaches the plan's job
+			}
+			req.AllocsUpdated = append(req.AllocsUpdated, &c)
+		}
+	}
+	index, err := s.raftApply(structs.ApplyPlanResultsRequestType, req)
+	if err != nil {
+		return nil, fmt.Errorf("commit plan of eval %s: %w", plan.EvalID, err)
+	}
+	result.AllocIndex = index
+	if len(result.NodeUpdate) > 0 {
+		// Stopped allocations free capacity.
+		s.blocked.Unblock()
+	}
+	return result, nil
+}
+
+// evaluatePlan decides which parts of plan fit the state in snap. Stops
+// always apply; a node's placements apply all together or not at all.
+func evaluatePlan(snap *state.Snapshot, plan *structs.Plan) (*structs.PlanResult, error) {
+	result := &structs.PlanResult{
+		NodeUpdate:     plan.NodeUpdate,
+		NodeAllocation: map[string][]*structs.Allocation{},
+	}
+	for nodeID, placements := range plan.NodeAllocation {
+		fits, err := nodeFits(snap, nodeID, plan.NodeUpdate[nodeID], placements)
+		if err != nil {
+			return nil, err
+		}
+		if fits {
+			result.NodeAllocation[nodeID] = placements
+			continue
+		}
+		if result.RefreshIndex == 0 {
+			idx, err := snap.LatestIndex()
+			if err != nil {
+				return nil, err
+			}
+			result.RefreshIndex = idx
+		}
+	}
+	return result, nil
+}
+
+// nodeFits checks that the node is up and that its live allocations, less
+// what the plan stops or replaces, plus the plan's placements fit in it.
+func nodeFits(snap *state.Snapshot, nodeID string, stopping, placements []*structs.Allocation) (bool, error) {
+	node, err := snap.NodeByID(nodeID)
+	if err != nil {
+		return false, err
+	}
+	if node == nil {
+		return false, nil
+	}
+	existing, err := snap.AllocsByNode(nodeID)
+	if err != nil {
+		return false, err
+	}
+	skip := make(map[string]bool, len(stopping)+len(placements))
+	for _, a := range stopping {
+		skip[a.ID] = true
+	}
+	newPlacement := false
+	for _, a := range placements {
+		if !skip[a.ID] {
+			skip[a.ID] = true
+			newPlacement = newPlacement || !containsAlloc(existing, a.ID)
+		}
+	}
+	if newPlacement && (node.Status != structs.NodeStatusReady || node.SchedulingEligibility == structs.NodeSchedulingIneligible || node.Drain) {
+		return false, nil
+	}
+	var used structs.ComparableResources
+	for _, a := range existing {
+		if skip[a.ID] || a.TerminalStatus() {
+			continue
+		}
+		used.Add(a.AllocatedResources.Comparable())
+	}
+	for _, a := range placements {
+		used.Add(a.AllocatedResources.Comparable())
+	}
+	ok, _ := node.Comparable().Superset(used)
+	return ok, nil
+}
+
+func containsAlloc(allocs []*structs.Allocation, id string) bool {
+	for _, a := range allocs {
+		if a.ID == id {
+			return true
+		}
+	}
+	return false
+}

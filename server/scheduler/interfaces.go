@@ -1,0 +1,55 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+package scheduler
+
+import (
+	"fmt"
+
+	"github.com/droverhq/drover/structs"
+	"github.com/hashicorp/go-hclog"
+)
+
+// State is a read-only snapshot of cluster state.
+type State interface {
+	Nodes() ([]*structs.Node, error)                                    // every node, any status
+	NodeByID(id string) (*structs.Node, error)                          // nil, nil when absent
+	JobByID(namespace, id string) (*structs.Job, error)                 // nil, nil when absent (purged)
+	AllocsByJob(namespace, jobID string) ([]*structs.Allocation, error) // all, terminal too
+	AllocsByNode(nodeID string) ([]*structs.Allocation, error)          // all, terminal too
+	LatestIndex() (uint64, error)
+}
+
+// Planner is how a scheduler acts: it never writes state itself.
+type Planner interface {
+	// SubmitPlan hands a plan to the leader's plan applier. When part of it was
+	// rejected, result.RefreshIndex is set and newState is a snapshot at least
+	// that fresh to retry against.
+	SubmitPlan(plan *structs.Plan) (result *structs.PlanResult, newState State, err error)
+	UpdateEval(eval *structs.Evaluation) error
+	CreateEval(eval *structs.Evaluation) error
+}
+
+// Scheduler turns one evaluation into a plan, submits it and records the
+// outcome on the evaluation.
+type Scheduler interface {
+	Process(eval *structs.Evaluation) error
+}
+
+// New returns the scheduler for jobs of jobType ("service" or "batch").
+// System and sysbatch schedulers are not part of this package yet, so they
+// are reported as unsupported rather than silently scheduled as services.
+func New(jobType string, logger hclog.Logger, state State, planner Planner) (Scheduler, error) {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	if state == nil || planner == nil {
+		return nil, fmt.Errorf("new %q scheduler: state and planner are required", jobType)
+	}
+	switch jobType {
+	case structs.JobTypeService, structs.JobTypeBatch:
+		return newGenericScheduler(jobType, logger.Named("scheduler").With("type", jobType), state, planner), nil
+	default:
+		return nil, fmt.Errorf("new scheduler: unsupported job type %q", jobType)
+	}
+}

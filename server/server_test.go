@@ -1,0 +1,205 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+package server
+
+import (
+	"context"
+	"net"
+	"net/rpc"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
+
+	"github.com/droverhq/drover/structs"
+)
+
+func testServer(t *testing.T) *Server {
+	t.Helper()
+	s, err := New(Config{DevMode: true, RPCAddr: "127.0.0.1:0", NodeName: t.Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Shutdown() })
+	waitFor(t, 5*time.Second, "leadership", func() bool { return s.IsLeader() && s.broker.Enabled() })
+	return s
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func testNode(cpu, mem int64) *structs.Node {
+	return &structs.Node{
+		ID: structs.GenerateUUID(), SecretID: structs.GenerateUUID(), Name: "n", Datacenter: "dc1",
+		Attributes:    map[string]string{"kernel.name": "linux"},
+		NodeResources: &structs.NodeResources{Cpu: structs.NodeCpuResources{CpuShares: cpu}, Memory: structs.NodeMemoryResources{MemoryMB: mem}, Disk: structs.NodeDiskResources{DiskMB: 10000}},
+		Drivers:       map[string]*structs.DriverInfo{"raw_exec": {Detected: true, Healthy: true}},
+	}
+}
+
+func testJob(id string, count int) *structs.Job {
+	j := &structs.Job{ID: id, Type: structs.JobTypeService, Datacenters: []string{"dc1"},
+		TaskGroups: []*structs.TaskGroup{{Name: "web", Count: count, Tasks: []*structs.Task{{
+			Name: "t", Driver: "raw_exec", Config: map[string]any{"command": "/bin/true"},
+			Resources: &structs.Resources{CPU: 500, MemoryMB: 256}}}}}}
+	j.Canonicalize()
+	return j
+}
+
+func liveAllocs(t *testing.T, s *Server, jobID string) []*structs.Allocation {
+	t.Helper()
+	allocs, err := s.State().Snapshot().AllocsByJob("default", jobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*structs.Allocation
+	for _, a := range allocs {
+		if !a.TerminalStatus() {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func TestRegisterPlaceStop(t *testing.T) {
+	s := testServer(t)
+	node := testNode(4000, 4096)
+	var resp structs.NodeUpdateResponse
+	if err := s.Node().Register(&structs.NodeRegisterRequest{Node: node}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.HeartbeatTTL < 10*time.Second {
+		t.Fatalf("TTL %v below the minimum", resp.HeartbeatTTL)
+	}
+	evalID, _, err := s.RegisterJob(testJob("web", 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "3 placements", func() bool { return len(liveAllocs(t, s, "web")) == 3 })
+	waitFor(t, 5*time.Second, "eval complete", func() bool {
+		e, _ := s.State().Snapshot().EvalByID(evalID)
+		return e != nil && e.Status == structs.EvalStatusComplete
+	})
+	for _, a := range liveAllocs(t, s, "web") {
+		if a.Job == nil || a.NodeID != node.ID || a.AllocatedResources.Comparable().CPU != 500 {
+			t.Fatalf("bad alloc %+v", a)
+		}
+	}
+
+	if _, _, err := s.DeregisterJob("default", "web", false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "allocations stopped", func() bool { return len(liveAllocs(t, s, "web")) == 0 })
+}
+
+// A job that does not fit blocks, and is placed once a node with room
+// registers.
+func TestBlockedEvalUnblocksOnNewNode(t *testing.T) {
+	s := testServer(t)
+	var resp structs.NodeUpdateResponse
+	if err := s.Node().Register(&structs.NodeRegisterRequest{Node: testNode(1000, 4096)}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	evalID, _, err := s.RegisterJob(testJob("big", 3)) // 1500 MHz: two do not fit
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "eval with failed placements", func() bool {
+		e, _ := s.State().Snapshot().EvalByID(evalID)
+		return e != nil && e.Status == structs.EvalStatusComplete && e.FailedTGAllocs["web"] != nil && e.BlockedEval != ""
+	})
+	if n := len(liveAllocs(t, s, "big")); n != 2 {
+		t.Fatalf("placed %d, want 2 on a 1000 MHz node", n)
+	}
+	if err := s.Node().Register(&structs.NodeRegisterRequest{Node: testNode(4000, 4096)}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the third placement", func() bool { return len(liveAllocs(t, s, "big")) == 3 })
+}
+
+// The plan applier refuses placements that no longer fit.
+func TestPlanApplierRejectsOvercommit(t *testing.T) {
+	s := testServer(t)
+	node := testNode(1000, 4096)
+	var resp structs.NodeUpdateResponse
+	if err := s.Node().Register(&structs.NodeRegisterRequest{Node: node}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	job := testJob("x", 1)
+	mk := func() *structs.Allocation {
+		return &structs.Allocation{ID: structs.GenerateUUID(), NodeID: node.ID, JobID: "x", Namespace: "default", TaskGroup: "web",
+			DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending, Job: job,
+			AllocatedResources: &structs.AllocatedResources{Tasks: map[string]*structs.AllocatedTaskResources{"t": {Cpu: structs.AllocatedCpuResources{CpuShares: 600}}}}}
+	}
+	plan := &structs.Plan{Job: job, NodeAllocation: map[string][]*structs.Allocation{node.ID: {mk()}}}
+	ctx := context.Background()
+	res, err := s.submitPlan(ctx, plan)
+	if err != nil || res.RefreshIndex != 0 || len(res.NodeAllocation[node.ID]) != 1 {
+		t.Fatalf("first plan: %+v %v", res, err)
+	}
+	plan2 := &structs.Plan{Job: job, NodeAllocation: map[string][]*structs.Allocation{node.ID: {mk()}}}
+	res, err = s.submitPlan(ctx, plan2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RefreshIndex == 0 || len(res.NodeAllocation[node.ID]) != 0 {
+		t.Fatalf("overcommitting plan accepted: %+v", res)
+	}
+}
+
+// Clients reach the Node endpoint over the RPC port, and a blocking
+// GetClientAllocs returns when the node gets an allocation.
+func TestNodeRPCBlockingAllocs(t *testing.T) {
+	s := testServer(t)
+	conn, err := net.Dial("tcp", s.RPCAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Write([]byte{RPCProtocolMsgpack}); err != nil {
+		t.Fatal(err)
+	}
+	c := rpc.NewClientWithCodec(codec.GoRpc.ClientCodec(conn, structs.MsgpackHandle))
+	defer c.Close()
+	node := testNode(4000, 4096)
+	var resp structs.NodeUpdateResponse
+	if err := c.Call("Node.Register", &structs.NodeRegisterRequest{Node: node}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	var first structs.NodeAllocsResponse
+	if err := c.Call("Node.GetClientAllocs", &structs.NodeAllocsRequest{NodeID: node.ID, SecretID: node.SecretID}, &first); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *structs.NodeAllocsResponse, 1)
+	go func() {
+		var r structs.NodeAllocsResponse
+		err := c.Call("Node.GetClientAllocs", &structs.NodeAllocsRequest{NodeID: node.ID, SecretID: node.SecretID, MinIndex: first.Index, MaxWait: 10 * time.Second}, &r)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- &r
+	}()
+	if _, _, err := s.RegisterJob(testJob("rpc", 1)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-done:
+		if len(r.Allocs) != 1 || r.Allocs[0].Job == nil || r.Allocs[0].Job.TaskGroups[0].Tasks[0].Config["command"] != "/bin/true" {
+			t.Fatalf("allocs over RPC: %+v", r.Allocs)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("blocking GetClientAllocs did not return")
+	}
+	var bad structs.NodeAllocsResponse
+	if err := c.Call("Node.GetClientAllocs", &structs.NodeAllocsRequest{NodeID: node.ID, SecretID: "wrong"}, &bad); err == nil {
+		t.Fatal("wrong secret accepted")
+	}
+}
