@@ -43,7 +43,14 @@ func (w *worker) run(ctx context.Context) {
 			w.logger.Error("dequeue evaluation", "error", err)
 			continue
 		}
-		if err := w.process(ctx, eval, token); err != nil {
+		err = w.process(ctx, eval, token)
+		if errors.Is(err, scheduler.ErrInvalidJob) {
+			// The scheduler already marked the evaluation failed; running
+			// it again cannot help.
+			w.logger.Warn("evaluation failed: invalid job", "eval_id", eval.ID, "job_id", eval.JobID, "error", err)
+			err = nil
+		}
+		if err != nil {
 			w.logger.Error("evaluation failed, returning it to the broker", "eval_id", eval.ID, "job_id", eval.JobID, "error", err)
 			if nerr := w.srv.broker.Nack(eval.ID, token); nerr != nil && !errors.Is(nerr, context.Canceled) {
 				w.logger.Debug("nack", "eval_id", eval.ID, "error", nerr)
