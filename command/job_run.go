@@ -1,0 +1,113 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+package command
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/droverhq/drover/api"
+)
+
+// JobRunCommand implements "drover job run": parse a job file, register the
+// job and monitor the evaluation that the registration created.
+type JobRunCommand struct {
+	Meta
+}
+
+// Synopsis implements Command.
+func (c *JobRunCommand) Synopsis() string { return "Run a new job or update an existing job" }
+
+// Help implements Command.
+func (c *JobRunCommand) Help() string {
+	return `Usage: drover job run [options] <path>
+
+  Parse the job file at <path> (HCL2, or JSON; "-" reads stdin), register the
+  job, and monitor the evaluation until the scheduler has placed the job's
+  allocations. It is safe to leave the monitor early with ctrl+c.
+
+  Exit code 0 means the job was registered and every allocation placed, 2 that
+  placement failed (unsatisfiable constraints, exhausted resources, ...), and
+  1 any other error.
+
+` + generalOptions + `
+
+Run Options:
+
+  -detach
+    Return right after registration and print the evaluation ID.
+
+  -var 'key=value'
+    Set an HCL2 input variable; repeatable.
+
+  -var-file=path
+    Read HCL2 input variables from a file; repeatable.
+
+  -json
+    Treat the job file as JSON (an API job object, bare or as {"Job": ...}).
+
+  -verbose
+    Show full IDs.`
+}
+
+// Run implements Command.
+func (c *JobRunCommand) Run(ctx context.Context, args []string) int {
+	var (
+		detach, verbose, jsonInput bool
+		vars, varFiles             stringList
+	)
+	fs := c.FlagSet("job run")
+	fs.BoolVar(&detach, "detach", false, "")
+	fs.BoolVar(&verbose, "verbose", false, "")
+	fs.BoolVar(&jsonInput, "json", false, "")
+	fs.Var(&vars, "var", "")
+	fs.Var(&varFiles, "var-file", "")
+	if !c.parseFlags(fs, args) {
+		return ExitError
+	}
+	if fs.NArg() != 1 {
+		return c.usageError("job run", "This command takes one argument: <path>")
+	}
+
+	job, err := readJob(fs.Arg(0), c.UI.In, jobFileOptions{json: jsonInput, vars: vars, varFiles: varFiles})
+	if err != nil {
+		c.UI.Error(fmt.Sprintf("Error parsing job file %s:\n%v", fs.Arg(0), err))
+		return ExitError
+	}
+
+	client := c.clientOrFail()
+	if client == nil {
+		return ExitError
+	}
+	// A job that names its region or namespace is registered there,
+	// whatever the flags and environment say (Nomad's rule); the monitor
+	// then reads the evaluation from there too.
+	if job.Region != nil && *job.Region != "" {
+		client.SetRegion(*job.Region)
+	}
+	if job.Namespace != nil && *job.Namespace != "" {
+		client.SetNamespace(*job.Namespace)
+	}
+
+	resp, _, err := client.Jobs().Register(job, (&api.WriteOptions{}).WithContext(ctx))
+	if err != nil {
+		c.UI.Error(fmt.Sprintf("Error submitting job: %v", err))
+		return ExitError
+	}
+	if resp.Warnings != "" {
+		c.UI.Error("Job Warnings:\n" + strings.TrimSpace(resp.Warnings) + "\n")
+	}
+
+	// Periodic and parameterized jobs register without an evaluation.
+	if detach || resp.EvalID == "" {
+		c.UI.Output("Job registration successful")
+		if resp.EvalID != "" {
+			c.UI.Output("Evaluation ID: " + resp.EvalID)
+		}
+		return ExitOK
+	}
+	mon := &evalMonitor{meta: &c.Meta, client: client, verbose: verbose}
+	return mon.monitor(ctx, resp.EvalID)
+}

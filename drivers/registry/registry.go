@@ -1,0 +1,23 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+// Package registry lists the drivers built into the drover binary. The
+// `drover plugin driver NAME` subcommand serves one of them as a plugin
+// subprocess, and the agent launches one such subprocess per enabled
+// built-in driver, so built-in and third-party drivers take the same path.
+package registry
+
+import (
+	hclog "github.com/hashicorp/go-hclog"
+
+	"github.com/droverhq/drover/drivers/rawexec"
+	"github.com/droverhq/drover/plugins"
+)
+
+// Builtin returns the built-in drivers by name. The map is new on every
+// call: callers may change it.
+func Builtin() map[string]func(logger hclog.Logger) plugins.Driver {
+	return map[string]func(logger hclog.Logger) plugins.Driver{
+		rawexec.Name: func(logger hclog.Logger) plugins.Driver { return rawexec.New(logger) },
+	}
+}
