@@ -8,21 +8,32 @@ import nomad "github.com/hashicorp/nomad/api"
 // Job specification types, as the job file parser produces them and
 // PUT /v1/jobs accepts them.
 type (
-	Job                 = nomad.Job
-	JobSummary          = nomad.JobSummary
-	JobListStub         = nomad.JobListStub
-	JobRegisterRequest  = nomad.JobRegisterRequest
-	JobRegisterResponse = nomad.JobRegisterResponse
-	TaskGroup           = nomad.TaskGroup
-	Task                = nomad.Task
-	Resources           = nomad.Resources
-	Constraint          = nomad.Constraint
-	RestartPolicy       = nomad.RestartPolicy
-	ReschedulePolicy    = nomad.ReschedulePolicy
-	EphemeralDisk       = nomad.EphemeralDisk
-	LogConfig           = nomad.LogConfig
-	NetworkResource     = nomad.NetworkResource
-	Port                = nomad.Port
+	Job                   = nomad.Job
+	JobSummary            = nomad.JobSummary
+	JobListStub           = nomad.JobListStub
+	JobRegisterRequest    = nomad.JobRegisterRequest
+	JobRegisterResponse   = nomad.JobRegisterResponse
+	JobDeregisterResponse = nomad.JobDeregisterResponse
+	TaskGroupSummary      = nomad.TaskGroupSummary
+	DeregisterOptions     = nomad.DeregisterOptions
+	Service               = nomad.Service
+	Template              = nomad.Template
+	UpdateStrategy        = nomad.UpdateStrategy
+	PeriodicConfig        = nomad.PeriodicConfig
+	Affinity              = nomad.Affinity
+	Spread                = nomad.Spread
+	MigrateStrategy       = nomad.MigrateStrategy
+	RequestedDevice       = nomad.RequestedDevice
+	TaskGroup             = nomad.TaskGroup
+	Task                  = nomad.Task
+	Resources             = nomad.Resources
+	Constraint            = nomad.Constraint
+	RestartPolicy         = nomad.RestartPolicy
+	ReschedulePolicy      = nomad.ReschedulePolicy
+	EphemeralDisk         = nomad.EphemeralDisk
+	LogConfig             = nomad.LogConfig
+	NetworkResource       = nomad.NetworkResource
+	Port                  = nomad.Port
 )
 
 // Runtime objects the API returns.
@@ -35,6 +46,10 @@ type (
 	Evaluation         = nomad.Evaluation
 	Node               = nomad.Node
 	NodeListStub       = nomad.NodeListStub
+	NodeEvent          = nomad.NodeEvent
+	AgentSelf          = nomad.AgentSelf
+	PortMapping        = nomad.PortMapping
+	AllocatedResources = nomad.AllocatedResources
 	StreamFrame        = nomad.StreamFrame
 )
 

@@ -1,0 +1,230 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+// Package agent is the Drover agent process: it wires a server, a client,
+// their driver plugins and the HTTP API together according to the agent
+// configuration, and shuts them down in order.
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/droverhq/drover/client"
+	"github.com/droverhq/drover/client/servers"
+	"github.com/droverhq/drover/drivers/registry"
+	"github.com/droverhq/drover/plugins"
+	"github.com/droverhq/drover/server"
+)
+
+// Version is the agent's version, set at build time.
+var Version = "0.1.0-dev"
+
+// Agent is a running agent.
+type Agent struct {
+	cfg     *Config
+	logger  hclog.Logger
+	started time.Time
+
+	server  *server.Server
+	client  *client.Client
+	rpc     *servers.Client
+	drivers map[string]*plugins.PluginDriver
+	http    *HTTPServer
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Start starts an agent from cfg. The caller must Shutdown it.
+func Start(cfg *Config, logger hclog.Logger) (a *Agent, err error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a = &Agent{cfg: cfg, logger: logger, started: time.Now(), cancel: cancel, done: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			_ = a.Shutdown()
+		}
+	}()
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+	}
+
+	httpLn, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.HTTPPort)))
+	if err != nil {
+		return nil, fmt.Errorf("listen for HTTP on %s:%d: %w", cfg.BindAddr, cfg.HTTPPort, err)
+	}
+
+	if cfg.Server {
+		a.server, err = server.New(server.Config{
+			NodeName:        cfg.NodeName,
+			Region:          cfg.Region,
+			Datacenter:      cfg.Datacenter,
+			DevMode:         cfg.DevMode,
+			DataDir:         cfg.DataDir,
+			RPCAddr:         net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.RPCPort)),
+			BootstrapExpect: cfg.BootstrapExpect,
+			Logger:          logger,
+		})
+		if err != nil {
+			httpLn.Close()
+			return nil, fmt.Errorf("start server: %w", err)
+		}
+	}
+
+	if cfg.Client {
+		if err := a.startClient(ctx, httpLn.Addr().String()); err != nil {
+			httpLn.Close()
+			return nil, err
+		}
+	}
+
+	a.http = newHTTPServer(a, httpLn)
+	go a.http.serve()
+	logger.Info("agent started", "http", httpLn.Addr().String(), "server", cfg.Server, "client", cfg.Client)
+	return a, nil
+}
+
+// startClient launches the driver plugins and the client.
+func (a *Agent) startClient(ctx context.Context, httpAddr string) error {
+	cfg := a.cfg
+	if err := a.launchDrivers(ctx); err != nil {
+		return err
+	}
+	addrs := cfg.Servers
+	if len(addrs) == 0 && a.server != nil {
+		addrs = []string{a.server.RPCAddr()}
+	}
+	if len(addrs) == 0 {
+		return errors.New("client: no servers to join: set client { servers = [...] }")
+	}
+	rpc, err := servers.New(addrs, a.logger)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	a.rpc = rpc
+	drivers := make(map[string]plugins.Driver, len(a.drivers))
+	for name, d := range a.drivers {
+		drivers[name] = d
+	}
+	c, err := client.New(&client.Config{
+		DataDir:    filepath.Join(cfg.DataDir, "client"),
+		NodeName:   cfg.NodeName,
+		Datacenter: cfg.Datacenter,
+		NodeClass:  cfg.NodeClass,
+		NodePool:   cfg.NodePool,
+		Meta:       cfg.Meta,
+		Reserved: client.Reserved{
+			CPU:      cfg.ReservedCPU,
+			MemoryMB: cfg.ReservedMemoryMB,
+			DiskMB:   cfg.ReservedDiskMB,
+		},
+		Drivers:  drivers,
+		HTTPAddr: httpAddr,
+		DevMode:  cfg.DevMode,
+		Version:  Version,
+	}, rpc, a.logger)
+	if err != nil {
+		return fmt.Errorf("start client: %w", err)
+	}
+	a.client = c
+	go func() {
+		defer close(a.done)
+		c.Run(ctx)
+	}()
+	return nil
+}
+
+// launchDrivers starts each built-in driver as a plugin subprocess of this
+// same binary ("drover plugin driver NAME") and hands it its
+// `plugin "NAME" { config {...} }` block.
+func (a *Agent) launchDrivers(ctx context.Context) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own executable for driver plugins: %w", err)
+	}
+	a.drivers = map[string]*plugins.PluginDriver{}
+	names := make([]string, 0)
+	for name := range registry.Builtin() {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		cmd := exec.Command(exe, "plugin", "driver", name)
+		d, err := plugins.Launch(ctx, name, cmd, a.logger)
+		if err != nil {
+			return fmt.Errorf("launch driver plugin %q: %w", name, err)
+		}
+		a.drivers[name] = d
+		conf, err := json.Marshal(a.cfg.PluginConfig[name])
+		if err != nil {
+			return fmt.Errorf("encode config of plugin %q: %w", name, err)
+		}
+		if a.cfg.PluginConfig[name] == nil {
+			conf = nil
+		}
+		if err := d.SetConfig(conf); err != nil {
+			return fmt.Errorf("plugin %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// HTTPAddr returns the address the HTTP API listens on.
+func (a *Agent) HTTPAddr() string { return a.http.ln.Addr().String() }
+
+// Server returns the agent's server, or nil.
+func (a *Agent) Server() *server.Server { return a.server }
+
+// Client returns the agent's client, or nil.
+func (a *Agent) Client() *client.Client { return a.client }
+
+func (a *Agent) advertiseHost() string {
+	if a.http != nil {
+		host, _, _ := net.SplitHostPort(a.HTTPAddr())
+		return host
+	}
+	return a.cfg.BindAddr
+}
+
+// Shutdown stops the HTTP API, the client (tasks keep running), the
+// server and the driver plugins, in that order.
+func (a *Agent) Shutdown() error {
+	var errs []error
+	if a.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, a.http.shutdown(ctx))
+		cancel()
+	}
+	if a.client != nil {
+		a.client.Shutdown()
+		a.cancel()
+		<-a.done
+	}
+	a.cancel()
+	if a.rpc != nil {
+		_ = a.rpc.Close()
+	}
+	if a.server != nil {
+		errs = append(errs, a.server.Shutdown())
+	}
+	for _, d := range a.drivers {
+		d.Kill()
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,235 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+package agent
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/droverhq/drover/agent/jobconv"
+	"github.com/droverhq/drover/api"
+	"github.com/droverhq/drover/server/state"
+	"github.com/droverhq/drover/structs"
+)
+
+// maxJobBody bounds a job registration body.
+const maxJobBody = 32 << 20
+
+func (h *HTTPServer) jobsList(w http.ResponseWriter, r *http.Request) (any, error) {
+	var out []*structs.JobListStub
+	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
+		jobs, err := snap.Jobs(q.namespace, q.prefix)
+		if err != nil {
+			return 0, err
+		}
+		out = make([]*structs.JobListStub, 0, len(jobs))
+		for _, j := range jobs {
+			job, sum, err := withStatus(snap, j)
+			if err != nil {
+				return 0, err
+			}
+			out = append(out, job.Stub(sum))
+		}
+		return snap.Index(state.TableJobs, state.TableAllocs, state.TableEvals)
+	})
+	return out, err
+}
+
+// withStatus returns a copy of job with its derived status, and its summary.
+func withStatus(snap *state.Snapshot, j *structs.Job) (*structs.Job, *structs.JobSummary, error) {
+	status, err := snap.JobStatus(j)
+	if err != nil {
+		return nil, nil, err
+	}
+	sum, err := snap.JobSummary(j)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := *j
+	c.Status = status
+	return &c, sum, nil
+}
+
+func (h *HTTPServer) jobsRegister(w http.ResponseWriter, r *http.Request) (any, error) {
+	if h.srv == nil {
+		return nil, errorf(http.StatusNotImplemented, "this agent runs no server; register jobs with a server agent")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxJobBody+1))
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "read request body: %v", err)
+	}
+	if len(body) > maxJobBody {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "job registration is larger than %d bytes", maxJobBody)
+	}
+	var req api.JobRegisterRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, errorf(http.StatusBadRequest, "decode job registration: %v", err)
+	}
+	if req.Job == nil {
+		return nil, errorf(http.StatusBadRequest, "job registration has no Job")
+	}
+	if id := r.PathValue("id"); id != "" && (req.Job.ID == nil || *req.Job.ID != id) {
+		return nil, errorf(http.StatusBadRequest, "job ID does not match the URL (%q)", id)
+	}
+	if ns := r.URL.Query().Get("namespace"); ns != "" && req.Job.Namespace == nil {
+		req.Job.Namespace = &ns
+	}
+	job, err := jobconv.APIJobToStructs(req.Job)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "%v", err)
+	}
+	job.Canonicalize()
+	if err := job.Validate(); err != nil {
+		return nil, errorf(http.StatusBadRequest, "job validation failed:\n%v", err)
+	}
+	if req.EnforceIndex {
+		existing, err := h.srv.State().Snapshot().JobByID(job.Namespace, job.ID)
+		if err != nil {
+			return nil, err
+		}
+		var current uint64
+		if existing != nil {
+			current = existing.JobModifyIndex
+		}
+		if current != req.JobModifyIndex {
+			return nil, errorf(http.StatusBadRequest, "Enforcing job modify index %d: job exists with conflicting job modify index: %d", req.JobModifyIndex, current)
+		}
+	}
+	evalID, index, err := h.srv.RegisterJob(job)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := h.srv.State().Snapshot().JobByID(job.Namespace, job.ID)
+	if err != nil {
+		return nil, err
+	}
+	resp := &api.JobRegisterResponse{EvalID: evalID, EvalCreateIndex: index}
+	if stored != nil {
+		resp.JobModifyIndex = stored.JobModifyIndex
+	}
+	resp.LastIndex = index
+	setIndex(w, index)
+	return resp, nil
+}
+
+func (h *HTTPServer) jobGet(w http.ResponseWriter, r *http.Request) (any, error) {
+	var out *structs.Job
+	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
+		j, err := snap.JobByID(q.namespace, r.PathValue("id"))
+		if err != nil {
+			return 0, err
+		}
+		if j == nil {
+			out = nil
+			return snap.Index(state.TableJobs)
+		}
+		out, _, err = withStatus(snap, j)
+		if err != nil {
+			return 0, err
+		}
+		return snap.Index(state.TableJobs, state.TableAllocs, state.TableEvals)
+	})
+	if err == nil && out == nil {
+		return nil, notFound("job")
+	}
+	return out, err
+}
+
+func (h *HTTPServer) jobDeregister(w http.ResponseWriter, r *http.Request) (any, error) {
+	if h.srv == nil {
+		return nil, errorf(http.StatusNotImplemented, "this agent runs no server; stop jobs with a server agent")
+	}
+	q, err := parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	purge := false
+	if v := r.URL.Query().Get("purge"); v != "" {
+		if purge, err = strconv.ParseBool(v); err != nil {
+			return nil, errorf(http.StatusBadRequest, "invalid purge %q: %v", v, err)
+		}
+	}
+	id := r.PathValue("id")
+	job, err := h.srv.State().Snapshot().JobByID(q.namespace, id)
+	if err != nil {
+		return nil, err
+	}
+	if job == nil {
+		return nil, notFound("job")
+	}
+	evalID, index, err := h.srv.DeregisterJob(q.namespace, id, purge)
+	if err != nil {
+		return nil, err
+	}
+	setIndex(w, index)
+	return &api.JobDeregisterResponse{
+		EvalID:          evalID,
+		EvalCreateIndex: index,
+		JobModifyIndex:  index,
+		QueryMeta:       api.QueryMeta{LastIndex: index},
+	}, nil
+}
+
+func (h *HTTPServer) jobAllocations(w http.ResponseWriter, r *http.Request) (any, error) {
+	all, _ := strconv.ParseBool(r.URL.Query().Get("all"))
+	var out []*structs.AllocListStub
+	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
+		allocs, err := snap.AllocsByJob(q.namespace, r.PathValue("id"))
+		if err != nil {
+			return 0, err
+		}
+		job, err := snap.JobByID(q.namespace, r.PathValue("id"))
+		if err != nil {
+			return 0, err
+		}
+		out = make([]*structs.AllocListStub, 0, len(allocs))
+		for _, a := range allocs {
+			// Without ?all, allocations of an earlier incarnation of a
+			// purged and re-registered job are left out, as Nomad does.
+			if !all && job != nil && a.Job != nil && a.Job.CreateIndex != job.CreateIndex {
+				continue
+			}
+			out = append(out, a.Stub())
+		}
+		return snap.Index(state.TableAllocs)
+	})
+	return out, err
+}
+
+func (h *HTTPServer) jobEvaluations(w http.ResponseWriter, r *http.Request) (any, error) {
+	var out []*structs.Evaluation
+	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
+		evals, err := snap.EvalsByJob(q.namespace, r.PathValue("id"))
+		if err != nil {
+			return 0, err
+		}
+		out = append(make([]*structs.Evaluation, 0, len(evals)), evals...)
+		return snap.Index(state.TableEvals)
+	})
+	return out, err
+}
+
+func (h *HTTPServer) jobSummary(w http.ResponseWriter, r *http.Request) (any, error) {
+	var out *structs.JobSummary
+	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
+		j, err := snap.JobByID(q.namespace, r.PathValue("id"))
+		if err != nil {
+			return 0, err
+		}
+		out = nil
+		if j == nil {
+			return snap.Index(state.TableJobs)
+		}
+		if out, err = snap.JobSummary(j); err != nil {
+			return 0, err
+		}
+		return snap.Index(state.TableJobs, state.TableAllocs, state.TableEvals)
+	})
+	if err == nil && out == nil {
+		return nil, notFound("job")
+	}
+	return out, err
+}

@@ -1,0 +1,312 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+// Package allocrunner runs one allocation on a client: it builds the
+// allocation directory, runs a task runner per task, applies the group's
+// rules between tasks (a dead leader or a failed task takes its siblings
+// down), derives the allocation's client status and reports every change.
+package allocrunner
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/droverhq/drover/client/allocdir"
+	"github.com/droverhq/drover/client/allocrunner/taskrunner"
+	"github.com/droverhq/drover/plugins"
+	"github.com/droverhq/drover/structs"
+)
+
+// Config is what an alloc runner needs.
+type Config struct {
+	Alloc *structs.Allocation
+	// AllocRoot is the directory holding all allocation dirs
+	// (<DataDir>/alloc).
+	AllocRoot string
+	Node      *structs.Node
+	Drivers   map[string]plugins.Driver
+	HostEnv   map[string]string
+	// OnUpdate receives the allocation's client-side view (ID,
+	// ClientStatus, ClientDescription, TaskStates) after each change. It
+	// must not block for long.
+	OnUpdate func(*structs.Allocation)
+	Logger   hclog.Logger
+}
+
+// AllocRunner runs one allocation.
+type AllocRunner struct {
+	cfg      Config
+	logger   hclog.Logger
+	allocDir *allocdir.AllocDir
+
+	notifyCh  chan struct{}
+	waitCh    chan struct{}
+	destroyCh chan struct{}
+
+	mu            sync.Mutex
+	alloc         *structs.Allocation
+	tasks         map[string]*taskrunner.TaskRunner
+	taskOrder     []string
+	status        string
+	statusDesc    string
+	killing       bool // the whole alloc is being stopped
+	siblingKilled bool // a failed task or dead leader already took the rest down
+	destroyOnce   sync.Once
+}
+
+// New prepares a runner for cfg.Alloc; Run starts it.
+func New(cfg Config) (*AllocRunner, error) {
+	a := cfg.Alloc
+	if a == nil || a.Job == nil {
+		return nil, fmt.Errorf("allocation without job")
+	}
+	tg := a.Job.LookupTaskGroup(a.TaskGroup)
+	if tg == nil {
+		return nil, fmt.Errorf("alloc %s: task group %q not in job %q", a.ID, a.TaskGroup, a.Job.ID)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	logger = logger.Named("alloc_runner").With("alloc_id", a.ID)
+	ar := &AllocRunner{
+		cfg:        cfg,
+		logger:     logger,
+		allocDir:   allocdir.New(cfg.AllocRoot, a.ID),
+		notifyCh:   make(chan struct{}, 1),
+		waitCh:     make(chan struct{}),
+		destroyCh:  make(chan struct{}),
+		alloc:      a,
+		tasks:      make(map[string]*taskrunner.TaskRunner, len(tg.Tasks)),
+		status:     structs.AllocClientStatusPending,
+		statusDesc: "No tasks have started",
+	}
+	for _, task := range tg.Tasks {
+		ar.tasks[task.Name] = taskrunner.New(taskrunner.Config{
+			Alloc:         a,
+			Task:          task,
+			AllocDir:      ar.allocDir,
+			Node:          cfg.Node,
+			Driver:        cfg.Drivers[task.Driver],
+			HostEnv:       cfg.HostEnv,
+			OnStateChange: ar.notify,
+			Logger:        logger,
+		})
+		ar.taskOrder = append(ar.taskOrder, task.Name)
+	}
+	return ar, nil
+}
+
+// ID is the allocation's ID.
+func (ar *AllocRunner) ID() string { return ar.cfg.Alloc.ID }
+
+// AllocDir is the allocation's directory.
+func (ar *AllocRunner) AllocDir() *allocdir.AllocDir { return ar.allocDir }
+
+// WaitCh is closed when every task is dead.
+func (ar *AllocRunner) WaitCh() <-chan struct{} { return ar.waitCh }
+
+// DestroyCh is closed when Destroy finished removing the allocation.
+func (ar *AllocRunner) DestroyCh() <-chan struct{} { return ar.destroyCh }
+
+func (ar *AllocRunner) notify() {
+	select {
+	case ar.notifyCh <- struct{}{}:
+	default:
+	}
+}
+
+// Run starts the tasks and supervises them until all are dead.
+func (ar *AllocRunner) Run() {
+	defer close(ar.waitCh)
+	if err := ar.allocDir.Build(); err != nil {
+		// Task runners would fail the same way; say it once, clearly.
+		ar.logger.Error("failed to build alloc dir", "error", err)
+		ev := taskrunner.EventSetupFailure(fmt.Errorf("build alloc dir: %w", err))
+		ev.FailsTask = true
+		ar.killAll(ev)
+	}
+	if ar.Alloc().TerminalStatus() {
+		ar.killAll(nil)
+	}
+
+	var wg sync.WaitGroup
+	for _, name := range ar.taskOrder {
+		tr := ar.tasks[name]
+		wg.Go(tr.Run)
+	}
+	allDone := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(allDone)
+	}()
+
+	ar.report()
+	for {
+		select {
+		case <-ar.notifyCh:
+			ar.enforceGroupRules()
+			ar.report()
+		case <-allDone:
+			ar.report()
+			ar.logger.Debug("all tasks dead", "client_status", ar.ClientStatus())
+			return
+		}
+	}
+}
+
+// Update hands the runner a newer version of its allocation from the
+// servers. A desired status of stop or evict kills the tasks.
+func (ar *AllocRunner) Update(a *structs.Allocation) {
+	ar.mu.Lock()
+	ar.alloc = a
+	ar.mu.Unlock()
+	if a.TerminalStatus() {
+		ar.logger.Info("stopping allocation", "desired_status", a.DesiredStatus)
+		ar.killAll(nil)
+	}
+}
+
+// Alloc returns the allocation as the servers last sent it, with the
+// client's status and task states filled in.
+func (ar *AllocRunner) Alloc() *structs.Allocation {
+	ar.mu.Lock()
+	a := ar.alloc.Copy()
+	a.ClientStatus, a.ClientDescription = ar.status, ar.statusDesc
+	ar.mu.Unlock()
+	a.TaskStates = ar.TaskStates()
+	return a
+}
+
+// ClientStatus is the allocation's current client status.
+func (ar *AllocRunner) ClientStatus() string {
+	ar.mu.Lock()
+	defer ar.mu.Unlock()
+	return ar.status
+}
+
+// TaskStates returns copies of every task's state.
+func (ar *AllocRunner) TaskStates() map[string]*structs.TaskState {
+	out := make(map[string]*structs.TaskState, len(ar.tasks))
+	for name, tr := range ar.tasks {
+		out[name] = tr.State()
+	}
+	return out
+}
+
+// TaskState returns one task's state, or nil for an unknown task.
+func (ar *AllocRunner) TaskState(task string) *structs.TaskState {
+	tr, ok := ar.tasks[task]
+	if !ok {
+		return nil
+	}
+	return tr.State()
+}
+
+// Kill stops every task and waits until they are dead or ctx ends.
+func (ar *AllocRunner) Kill(ctx context.Context) error {
+	ar.killAll(nil)
+	select {
+	case <-ar.waitCh:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("kill alloc %s: %w", ar.ID(), ctx.Err())
+	}
+}
+
+// Destroy kills the tasks and then removes the allocation directory, in the
+// background; DestroyCh is closed when done. The client calls it when the
+// servers garbage collected the allocation.
+func (ar *AllocRunner) Destroy() {
+	ar.destroyOnce.Do(func() {
+		ar.killAll(nil)
+		go func() {
+			defer close(ar.destroyCh)
+			<-ar.waitCh
+			if err := ar.allocDir.Destroy(); err != nil {
+				ar.logger.Error("failed to remove alloc dir", "error", err)
+			}
+		}()
+	})
+}
+
+// killAll kills every task, each with ev (copied) as the reason.
+func (ar *AllocRunner) killAll(ev *structs.TaskEvent) {
+	ar.mu.Lock()
+	if ar.killing {
+		ar.mu.Unlock()
+		return
+	}
+	ar.killing = true
+	ar.mu.Unlock()
+	for _, tr := range ar.tasks {
+		go func() { _ = tr.Kill(context.Background(), copyEvent(ev)) }()
+	}
+}
+
+// enforceGroupRules kills the other tasks when the leader is dead or a task
+// failed for good, recording why on each.
+func (ar *AllocRunner) enforceGroupRules() {
+	var reason *structs.TaskEvent
+	for _, name := range ar.taskOrder {
+		st := ar.tasks[name].State()
+		if st.State != structs.TaskStateDead {
+			continue
+		}
+		if st.Failed {
+			reason = taskrunner.EventSiblingFailed(name)
+			break
+		}
+		if ar.tasks[name].IsLeader() && reason == nil {
+			reason = taskrunner.EventLeaderDead()
+		}
+	}
+	if reason == nil {
+		return
+	}
+	ar.mu.Lock()
+	if ar.siblingKilled || ar.killing {
+		ar.mu.Unlock()
+		return
+	}
+	ar.siblingKilled = true
+	ar.mu.Unlock()
+	ar.logger.Info("killing remaining tasks", "reason", reason.Type)
+	for _, tr := range ar.tasks {
+		if tr.State().State == structs.TaskStateDead {
+			continue
+		}
+		go func() { _ = tr.Kill(context.Background(), copyEvent(reason)) }()
+	}
+}
+
+// report recomputes the client status and hands the client-side view to
+// OnUpdate.
+func (ar *AllocRunner) report() {
+	states := ar.TaskStates()
+	status, desc := ClientStatus(states)
+	ar.mu.Lock()
+	ar.status, ar.statusDesc = status, desc
+	ar.mu.Unlock()
+	if ar.cfg.OnUpdate != nil {
+		ar.cfg.OnUpdate(&structs.Allocation{
+			ID:                ar.ID(),
+			ClientStatus:      status,
+			ClientDescription: desc,
+			TaskStates:        states,
+		})
+	}
+}
+
+func copyEvent(ev *structs.TaskEvent) *structs.TaskEvent {
+	if ev == nil {
+		return nil
+	}
+	c := *ev
+	c.Details = maps.Clone(ev.Details)
+	return &c
+}

@@ -1,0 +1,373 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+// Package taskrunner runs one task of an allocation through its life:
+// prestart hooks, start by the driver, wait, restart per policy, kill. It
+// records Nomad's task events and state (pending, running, dead) and tells
+// its owner, the alloc runner, whenever they change.
+package taskrunner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/droverhq/drover/client/allocdir"
+	"github.com/droverhq/drover/plugins"
+	"github.com/droverhq/drover/structs"
+)
+
+// DefaultKillTimeout is Nomad's grace period between the kill signal and a
+// force kill when the task does not set kill_timeout.
+const DefaultKillTimeout = 5 * time.Second
+
+// hookTimeout bounds the Stop and Exited hooks, which run after the task's
+// context may already be cancelled.
+const hookTimeout = 30 * time.Second
+
+// Config is what a task runner needs.
+type Config struct {
+	Alloc    *structs.Allocation
+	Task     *structs.Task
+	AllocDir *allocdir.AllocDir
+	Node     *structs.Node
+	// Driver runs the task; nil means the node has no such driver, which
+	// fails the task with a "Driver Failure" event.
+	Driver plugins.Driver
+	// HostEnv is the agent environment passed to the task.
+	HostEnv map[string]string
+	// OnStateChange is called, without locks held, after every change of
+	// the task's state or events.
+	OnStateChange func()
+	// Hooks overrides DefaultHooks.
+	Hooks  []Hook
+	Logger hclog.Logger
+}
+
+// TaskRunner runs one task.
+type TaskRunner struct {
+	cfg      Config
+	logger   hclog.Logger
+	hooks    []Hook
+	req      *HookRequest
+	restarts *restartTracker
+
+	killCtx    context.Context
+	killCancel context.CancelFunc
+	waitCh     chan struct{}
+
+	mu     sync.Mutex
+	state  *structs.TaskState
+	taskID string // running attempt, "" when none
+	killed bool
+}
+
+// New prepares a runner and records the "Received" event; Run starts it.
+func New(cfg Config) *TaskRunner {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	logger = logger.Named("task_runner").With("task", cfg.Task.Name)
+	hooks := cfg.Hooks
+	if hooks == nil {
+		hooks = DefaultHooks()
+	}
+	jobType := ""
+	var tg *structs.TaskGroup
+	if cfg.Alloc.Job != nil {
+		jobType = cfg.Alloc.Job.Type
+		tg = cfg.Alloc.Job.LookupTaskGroup(cfg.Alloc.TaskGroup)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tr := &TaskRunner{
+		cfg:        cfg,
+		logger:     logger,
+		hooks:      hooks,
+		restarts:   newRestartTracker(RestartPolicyFor(jobType, tg, cfg.Task), jobType),
+		killCtx:    ctx,
+		killCancel: cancel,
+		waitCh:     make(chan struct{}),
+		state:      &structs.TaskState{State: structs.TaskStatePending},
+	}
+	tr.req = &HookRequest{
+		Alloc:    cfg.Alloc,
+		Task:     cfg.Task,
+		Node:     cfg.Node,
+		HostEnv:  cfg.HostEnv,
+		AllocDir: cfg.AllocDir,
+		TaskDir:  cfg.AllocDir.TaskDir(cfg.Task.Name),
+		Driver:   cfg.Driver,
+		Emit:     tr.EmitEvent,
+	}
+	tr.appendEvent(EventReceived())
+	return tr
+}
+
+// Name is the task's name.
+func (tr *TaskRunner) Name() string { return tr.cfg.Task.Name }
+
+// IsLeader reports whether the task is its group's leader.
+func (tr *TaskRunner) IsLeader() bool { return tr.cfg.Task.Leader }
+
+// WaitCh is closed when the task is finished for good.
+func (tr *TaskRunner) WaitCh() <-chan struct{} { return tr.waitCh }
+
+// State returns a copy of the task's state.
+func (tr *TaskRunner) State() *structs.TaskState {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.state.Copy()
+}
+
+// EmitEvent records an event (and its state effects) and notifies the
+// owner.
+func (tr *TaskRunner) EmitEvent(ev *structs.TaskEvent) {
+	tr.appendEvent(ev)
+	tr.notify()
+}
+
+func (tr *TaskRunner) appendEvent(ev *structs.TaskEvent) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.applyEventLocked(ev)
+}
+
+// applyEventLocked appends ev and applies what it implies for the state.
+func (tr *TaskRunner) applyEventLocked(ev *structs.TaskEvent) {
+	s := tr.state
+	s.Events = append(s.Events, ev)
+	if ev.FailsTask {
+		s.Failed = true
+	}
+	if ev.Type == structs.TaskRestarting {
+		s.Restarts++
+		s.LastRestart = time.Unix(0, ev.Time)
+	}
+}
+
+// setState moves the task to state, recording ev (if any) with it.
+func (tr *TaskRunner) setState(state string, ev *structs.TaskEvent) {
+	tr.mu.Lock()
+	if ev != nil {
+		tr.applyEventLocked(ev)
+	}
+	s := tr.state
+	s.State = state
+	now := time.Now()
+	switch state {
+	case structs.TaskStateRunning:
+		if s.StartedAt.IsZero() {
+			s.StartedAt = now
+		}
+	case structs.TaskStateDead:
+		if s.FinishedAt.IsZero() {
+			s.FinishedAt = now
+		}
+	}
+	tr.mu.Unlock()
+	tr.notify()
+}
+
+func (tr *TaskRunner) notify() {
+	if tr.cfg.OnStateChange != nil {
+		tr.cfg.OnStateChange()
+	}
+}
+
+// Run drives the task until it completes, fails or is killed. It returns
+// when the task is dead.
+func (tr *TaskRunner) Run() {
+	defer close(tr.waitCh)
+	defer tr.stopHooks()
+
+	if tr.cfg.Driver == nil {
+		ev := EventDriverFailure(fmt.Errorf("driver %q is not available on this node", tr.cfg.Task.Driver))
+		ev.FailsTask = true
+		tr.setState(structs.TaskStateDead, ev)
+		return
+	}
+
+	for {
+		if tr.isKilled() {
+			tr.setState(structs.TaskStateDead, EventKilled())
+			return
+		}
+		res, startErr := tr.runOnce()
+		if tr.isKilled() {
+			tr.setState(structs.TaskStateDead, EventKilled())
+			return
+		}
+		d := tr.restarts.next(res, startErr)
+		switch d.kind {
+		case decisionDone:
+			tr.setState(structs.TaskStateDead, nil)
+			return
+		case decisionFail:
+			tr.logger.Info("not restarting task", "reason", d.reason)
+			tr.setState(structs.TaskStateDead, EventNotRestarting(d.reason))
+			return
+		case decisionRestart:
+			tr.logger.Info("restarting task", "reason", d.reason, "delay", d.delay)
+			tr.setState(structs.TaskStatePending, EventRestarting(d.delay, d.reason))
+			timer := time.NewTimer(d.delay)
+			select {
+			case <-timer.C:
+			case <-tr.killCtx.Done():
+				timer.Stop()
+			}
+		}
+	}
+}
+
+// runOnce makes one attempt: prestart, start, wait. It returns the exit
+// result, or the error that kept the task from starting.
+func (tr *TaskRunner) runOnce() (*plugins.ExitResult, error) {
+	req := tr.req
+	req.Config = &plugins.TaskConfig{
+		ID:            fmt.Sprintf("%s/%s/%s", tr.cfg.Alloc.ID, tr.cfg.Task.Name, randomSuffix()),
+		Name:          tr.cfg.Task.Name,
+		AllocID:       tr.cfg.Alloc.ID,
+		TaskGroupName: tr.cfg.Alloc.TaskGroup,
+		Namespace:     tr.cfg.Alloc.Namespace,
+		User:          tr.cfg.Task.User,
+	}
+	if tr.cfg.Alloc.Job != nil {
+		req.Config.JobName = tr.cfg.Alloc.Job.Name
+	}
+	for _, h := range tr.hooks {
+		if err := h.Prestart(tr.killCtx, req); err != nil {
+			err = fmt.Errorf("prestart hook %q: %w", h.Name(), err)
+			tr.logger.Error("task setup failed", "error", err)
+			tr.EmitEvent(EventSetupFailure(err))
+			return nil, err
+		}
+	}
+
+	handle, err := tr.cfg.Driver.StartTask(req.Config)
+	if err != nil {
+		err = fmt.Errorf("start task: %w", err)
+		tr.logger.Error("driver failed to start task", "error", err)
+		tr.EmitEvent(EventDriverFailure(err))
+		return nil, err
+	}
+	id := req.Config.ID
+	if handle != nil && handle.Config != nil && handle.Config.ID != "" {
+		id = handle.Config.ID
+	}
+	req.TaskID = id
+
+	tr.mu.Lock()
+	tr.taskID = id
+	killed := tr.killed
+	tr.mu.Unlock()
+	if killed {
+		// Kill ran while the driver was starting: it could not know the
+		// task ID, so stop the task here.
+		tr.stopTask(id)
+	}
+	tr.setState(structs.TaskStateRunning, EventStarted())
+	tr.logger.Info("task started", "task_id", id)
+
+	for _, h := range tr.hooks {
+		if err := h.Poststart(tr.killCtx, req); err != nil {
+			tr.logger.Warn("poststart hook failed", "hook", h.Name(), "error", err)
+		}
+	}
+
+	res, err := tr.cfg.Driver.WaitTask(context.Background(), id)
+	if err != nil {
+		res = &plugins.ExitResult{ExitCode: -1, Err: fmt.Sprintf("wait for task: %v", err)}
+	}
+	tr.mu.Lock()
+	tr.taskID = ""
+	tr.mu.Unlock()
+	tr.logger.Info("task exited", "exit_code", res.ExitCode, "signal", res.Signal, "error", res.Err)
+	tr.EmitEvent(EventTerminated(res))
+
+	ctx, cancel := context.WithTimeout(context.Background(), hookTimeout)
+	defer cancel()
+	for _, h := range tr.hooks {
+		if err := h.Exited(ctx, req, res); err != nil {
+			tr.logger.Warn("exited hook failed", "hook", h.Name(), "error", err)
+		}
+	}
+	return res, nil
+}
+
+func (tr *TaskRunner) stopHooks() {
+	ctx, cancel := context.WithTimeout(context.Background(), hookTimeout)
+	defer cancel()
+	for _, h := range tr.hooks {
+		if err := h.Stop(ctx, tr.req); err != nil {
+			tr.logger.Warn("stop hook failed", "hook", h.Name(), "error", err)
+		}
+	}
+}
+
+func (tr *TaskRunner) isKilled() bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.killed
+}
+
+// Kill stops the task for good: it records ev first (the reason, e.g.
+// "Sibling Task Failed"; may be nil), then "Killing", sends the task's
+// kill signal and waits up to its kill timeout before the driver force
+// kills it. It returns when the task is dead or ctx ends. Killing a dead
+// task does nothing.
+func (tr *TaskRunner) Kill(ctx context.Context, ev *structs.TaskEvent) error {
+	select {
+	case <-tr.waitCh:
+		return nil
+	default:
+	}
+	tr.mu.Lock()
+	already := tr.killed
+	tr.killed = true
+	id := tr.taskID
+	tr.mu.Unlock()
+
+	if !already {
+		if ev != nil {
+			tr.EmitEvent(ev)
+		}
+		tr.EmitEvent(EventKilling(tr.killTimeout(), ""))
+		tr.killCancel()
+		if id != "" {
+			tr.stopTask(id)
+		}
+	}
+	select {
+	case <-tr.waitCh:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("kill task %q: %w", tr.cfg.Task.Name, ctx.Err())
+	}
+}
+
+func (tr *TaskRunner) killTimeout() time.Duration {
+	if tr.cfg.Task.KillTimeout > 0 {
+		return tr.cfg.Task.KillTimeout
+	}
+	return DefaultKillTimeout
+}
+
+func (tr *TaskRunner) stopTask(id string) {
+	err := tr.cfg.Driver.StopTask(id, tr.killTimeout(), tr.cfg.Task.KillSignal)
+	if err != nil && !errors.Is(err, plugins.ErrTaskNotFound) {
+		tr.logger.Error("failed to stop task", "task_id", id, "error", err)
+	}
+}
+
+func randomSuffix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

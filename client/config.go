@@ -1,0 +1,89 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+package client
+
+import (
+	"errors"
+	"time"
+
+	"github.com/droverhq/drover/plugins"
+)
+
+// Defaults for the client's loops.
+const (
+	DefaultDriverFingerprintInterval = 30 * time.Second
+	DefaultStatusBatchInterval       = 200 * time.Millisecond
+	// DefaultAllocsMaxWait is how long one blocking GetClientAllocs waits.
+	DefaultAllocsMaxWait = 5 * time.Minute
+	// DefaultHeartbeatTTL is assumed when the servers do not say.
+	DefaultHeartbeatTTL = 20 * time.Second
+)
+
+// Config configures a client node.
+type Config struct {
+	// DataDir holds the node's identity and allocation directories
+	// (<DataDir>/alloc/<allocID>).
+	DataDir    string
+	NodeName   string // defaults to the host name
+	Datacenter string // defaults to "dc1"
+	NodeClass  string
+	NodePool   string // defaults to "default"
+	Meta       map[string]string
+	Reserved   Reserved
+
+	// Drivers are the task drivers, already launched by the agent.
+	Drivers map[string]plugins.Driver
+
+	// NetworkInterface names the interface whose address is the node's.
+	NetworkInterface string
+	// DevMode uses the loopback address and is meant for `agent -dev`.
+	DevMode bool
+	// HTTPAddr is the agent's HTTP address ("host:port") the servers hand
+	// out for `alloc logs` and friends.
+	HTTPAddr string
+	// Version is the agent version, reported as nomad.version.
+	Version string
+
+	// Timing knobs; zero means the default above. Tests shorten them.
+	DriverFingerprintInterval time.Duration
+	StatusBatchInterval       time.Duration
+	AllocsMaxWait             time.Duration
+}
+
+// Reserved is kept back from the node for the host's own use.
+type Reserved struct {
+	CPU      int // MHz
+	MemoryMB int
+	DiskMB   int
+}
+
+func (c *Config) validate() error {
+	if c.DataDir == "" {
+		return errors.New("client config: data dir is required")
+	}
+	if c.Reserved.CPU < 0 || c.Reserved.MemoryMB < 0 || c.Reserved.DiskMB < 0 {
+		return errors.New("client config: reserved resources must not be negative")
+	}
+	return nil
+}
+
+func (c *Config) withDefaults() *Config {
+	cp := *c
+	if cp.Datacenter == "" {
+		cp.Datacenter = "dc1"
+	}
+	if cp.NodePool == "" {
+		cp.NodePool = "default"
+	}
+	if cp.DriverFingerprintInterval <= 0 {
+		cp.DriverFingerprintInterval = DefaultDriverFingerprintInterval
+	}
+	if cp.StatusBatchInterval <= 0 {
+		cp.StatusBatchInterval = DefaultStatusBatchInterval
+	}
+	if cp.AllocsMaxWait <= 0 {
+		cp.AllocsMaxWait = DefaultAllocsMaxWait
+	}
+	return &cp
+}

@@ -1,0 +1,113 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+package client
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"time"
+
+	"github.com/droverhq/drover/client/fingerprint"
+	"github.com/droverhq/drover/structs"
+)
+
+// buildNode fingerprints the host and drivers into the node the client
+// registers.
+func buildNode(ctx context.Context, cfg *Config) (*structs.Node, error) {
+	id, secret, err := fingerprint.NodeIdentity(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("node identity: %w", err)
+	}
+	host, err := fingerprint.FingerprintHost(fingerprint.Options{
+		DataDir:          cfg.DataDir,
+		NetworkInterface: cfg.NetworkInterface,
+		DevMode:          cfg.DevMode,
+		Version:          cfg.Version,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fingerprint host: %w", err)
+	}
+	name := cfg.NodeName
+	if name == "" {
+		name = host.Attributes["unique.hostname"]
+	}
+	node := &structs.Node{
+		ID:                    id,
+		SecretID:              secret,
+		Name:                  name,
+		Datacenter:            cfg.Datacenter,
+		NodeClass:             cfg.NodeClass,
+		NodePool:              cfg.NodePool,
+		HTTPAddr:              cfg.HTTPAddr,
+		Meta:                  maps.Clone(cfg.Meta),
+		Attributes:            host.Attributes,
+		NodeResources:         host.Resources,
+		SchedulingEligibility: structs.NodeSchedulingEligible,
+		Status:                structs.NodeStatusInit,
+		ReservedResources: &structs.NodeReservedResources{
+			Cpu:    structs.NodeReservedCpuResources{CpuShares: uint64(cfg.Reserved.CPU)},
+			Memory: structs.NodeReservedMemoryResources{MemoryMB: uint64(cfg.Reserved.MemoryMB)},
+			Disk:   structs.NodeReservedDiskResources{DiskMB: uint64(cfg.Reserved.DiskMB)},
+		},
+	}
+	if node.Meta == nil {
+		node.Meta = map[string]string{}
+	}
+	infos, attrs := fingerprint.Drivers(ctx, cfg.Drivers)
+	node.Drivers = infos
+	maps.Copy(node.Attributes, attrs)
+	return node, nil
+}
+
+// allocRoot is where allocation directories live.
+func allocRoot(dataDir string) string { return filepath.Join(dataDir, "alloc") }
+
+// fingerprintLoop re-fingerprints the drivers periodically; when their
+// health or attributes changed, it updates the node and asks for a
+// re-registration so the scheduler sees the change.
+func (c *Client) fingerprintLoop(ctx context.Context) {
+	ticker := time.NewTicker(c.cfg.DriverFingerprintInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		infos, attrs := fingerprint.Drivers(ctx, c.cfg.Drivers)
+		c.mu.Lock()
+		changed := !fingerprint.DriversEqual(c.node.Drivers, infos)
+		if changed {
+			n := c.node.Copy()
+			n.Drivers = infos
+			for k := range n.Attributes {
+				if isDriverAttr(k, c.node.Drivers) {
+					delete(n.Attributes, k)
+				}
+			}
+			maps.Copy(n.Attributes, attrs)
+			c.node = n
+		}
+		c.mu.Unlock()
+		if changed {
+			c.logger.Info("driver fingerprint changed, re-registering")
+			c.requestRegister()
+		}
+	}
+}
+
+// isDriverAttr reports whether attribute k came from a driver fingerprint.
+func isDriverAttr(k string, drivers map[string]*structs.DriverInfo) bool {
+	for name, d := range drivers {
+		if k == "driver."+name {
+			return true
+		}
+		if _, ok := d.Attributes[k]; ok {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,40 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+package client
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/droverhq/drover/structs"
+)
+
+// Servers is the client's view of the control plane.
+type Servers interface {
+	Register(ctx context.Context, req *structs.NodeRegisterRequest) (*structs.NodeUpdateResponse, error)
+	UpdateStatus(ctx context.Context, req *structs.NodeUpdateStatusRequest) (*structs.NodeUpdateResponse, error)
+	// GetClientAllocs blocks until the node's allocations change past req.MinIndex or req.MaxWait passes.
+	GetClientAllocs(ctx context.Context, req *structs.NodeAllocsRequest) (*structs.NodeAllocsResponse, error)
+	UpdateAllocs(ctx context.Context, req *structs.AllocUpdateRequest) (*structs.GenericResponse, error)
+}
+
+// ErrUnknownNode is what a Servers implementation returns (wrapped, or as
+// text over RPC) when the node is not registered, e.g. after the servers
+// lost their state or garbage collected a node that was down. The client
+// answers it by registering again.
+var ErrUnknownNode = errors.New("node not found")
+
+// isUnknownNode recognises ErrUnknownNode, also when it crossed an RPC
+// boundary and only its text survived.
+func isUnknownNode(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrUnknownNode) {
+		return true
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "node not found") || strings.Contains(msg, "unknown node")
+}

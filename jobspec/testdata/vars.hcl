@@ -1,0 +1,2 @@
+replicas = 4
+dcs      = ["dc1", "dc2"]
