@@ -111,7 +111,7 @@ func TestDevAgentServiceJob(t *testing.T) {
 
 	first := allocs[0].ID
 	out, code = a.cli(ctx, "alloc", "status", first[:8])
-	if code != 0 || !strings.Contains(out, first) || !strings.Contains(out, "Started") {
+	if code != 0 || !strings.Contains(out, "ID                  = "+first[:8]) || !strings.Contains(out, "Started") {
 		t.Fatalf("alloc status exited %d:\n%s", code, out)
 	}
 
