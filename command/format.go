@@ -5,7 +5,6 @@ package command
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ryanuber/columnize"
@@ -151,13 +150,4 @@ func plural(n int, word string) string {
 		return word
 	}
 	return word + "s"
-}
-
-// indent prefixes every line of s with prefix.
-func indent(s, prefix string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = prefix + l
-	}
-	return strings.Join(lines, "\n")
 }

@@ -40,7 +40,7 @@ func (c *grpcClient) Name() string {
 
 func (c *grpcClient) SetConfig(config []byte) error {
 	_, err := c.client.SetConfig(c.ctx, &proto.SetConfigRequest{Config: config})
-	return c.fromStatus(nil, err)
+	return c.fromStatus(context.Background(), err)
 }
 
 func (c *grpcClient) Fingerprint(ctx context.Context) (*Fingerprint, error) {
@@ -60,7 +60,7 @@ func (c *grpcClient) Fingerprint(ctx context.Context) (*Fingerprint, error) {
 func (c *grpcClient) StartTask(cfg *TaskConfig) (*TaskHandle, error) {
 	resp, err := c.client.StartTask(c.ctx, &proto.StartTaskRequest{Config: taskConfigToProto(cfg)})
 	if err != nil {
-		return nil, c.fromStatus(nil, err)
+		return nil, c.fromStatus(context.Background(), err)
 	}
 	return taskHandleFromProto(resp.Handle), nil
 }
@@ -83,25 +83,25 @@ func (c *grpcClient) StopTask(taskID string, timeout time.Duration, signal strin
 		TimeoutNanos: int64(timeout),
 		Signal:       signal,
 	})
-	return c.fromStatus(nil, err)
+	return c.fromStatus(context.Background(), err)
 }
 
 func (c *grpcClient) DestroyTask(taskID string, force bool) error {
 	_, err := c.client.DestroyTask(c.ctx, &proto.DestroyTaskRequest{TaskId: taskID, Force: force})
-	return c.fromStatus(nil, err)
+	return c.fromStatus(context.Background(), err)
 }
 
 func (c *grpcClient) InspectTask(taskID string) (*TaskStatus, error) {
 	resp, err := c.client.InspectTask(c.ctx, &proto.InspectTaskRequest{TaskId: taskID})
 	if err != nil {
-		return nil, c.fromStatus(nil, err)
+		return nil, c.fromStatus(context.Background(), err)
 	}
 	return taskStatusFromProto(resp), nil
 }
 
 func (c *grpcClient) RecoverTask(handle *TaskHandle) error {
 	_, err := c.client.RecoverTask(c.ctx, &proto.RecoverTaskRequest{Handle: taskHandleToProto(handle)})
-	return c.fromStatus(nil, err)
+	return c.fromStatus(context.Background(), err)
 }
 
 // remoteError is a driver error that crossed the wire: the driver's text,
@@ -122,7 +122,7 @@ func (c *grpcClient) fromStatus(caller context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	if caller != nil && caller.Err() != nil {
+	if caller.Err() != nil {
 		return caller.Err()
 	}
 	if c.ctx.Err() != nil {

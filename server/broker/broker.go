@@ -52,7 +52,6 @@ type Broker struct {
 	attempts map[string]int
 	notify   chan struct{}
 	delayed  map[string]*time.Timer
-	stats    Stats
 }
 
 // Stats counts what the broker holds.
