@@ -87,6 +87,12 @@ func Start(cfg *Config, logger hclog.Logger) (a *Agent, err error) {
 		}
 	}
 
+	if a.server != nil {
+		// Let the first election finish so the local client's first
+		// registration succeeds instead of logging a leaderless error.
+		a.waitForLeader(leaderWaitOnStart)
+	}
+
 	if cfg.Client {
 		if err := a.startClient(ctx, httpLn.Addr().String()); err != nil {
 			httpLn.Close()
@@ -98,6 +104,17 @@ func Start(cfg *Config, logger hclog.Logger) (a *Agent, err error) {
 	go a.http.serve()
 	logger.Info("agent started", "http", httpLn.Addr().String(), "server", cfg.Server, "client", cfg.Client)
 	return a, nil
+}
+
+// leaderWaitOnStart bounds how long Start waits for a leader before it
+// starts the client anyway (the client retries registration on its own).
+const leaderWaitOnStart = 10 * time.Second
+
+func (a *Agent) waitForLeader(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for a.server.Leader() == "" && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // startClient launches the driver plugins and the client.

@@ -123,6 +123,9 @@ func (h *HTTPServer) handle(pattern string, fn handlerFunc) {
 			http.Error(w, err.Error(), code)
 			return
 		}
+		if w.Header().Get("X-Nomad-Index") == "" && h.srv != nil {
+			setIndex(w, h.srv.State().LatestIndex())
+		}
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		if _, ok := r.URL.Query()["pretty"]; ok {
