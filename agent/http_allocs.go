@@ -10,133 +10,100 @@ import (
 	"github.com/droverhq/drover/structs"
 )
 
-func (h *HTTPServer) allocsList(w http.ResponseWriter, r *http.Request) (any, error) {
-	var out []*structs.AllocListStub
+// listRead serves a blocking list query: fetch reads the objects from the
+// snapshot, conv turns each into its wire form, and table's index is the
+// response's index.
+func listRead[T, W any](h *HTTPServer, w http.ResponseWriter, r *http.Request, table string,
+	fetch func(q *queryOptions, snap *state.Snapshot) ([]T, error), conv func(T) W) (any, error) {
+	var out []W
 	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
-		allocs, err := snap.Allocs(q.namespace, q.prefix)
+		objs, err := fetch(q, snap)
 		if err != nil {
 			return 0, err
 		}
-		out = make([]*structs.AllocListStub, 0, len(allocs))
-		for _, a := range allocs {
-			out = append(out, a.Stub())
+		out = make([]W, 0, len(objs))
+		for _, o := range objs {
+			out = append(out, conv(o))
 		}
-		return snap.Index(state.TableAllocs)
+		return snap.Index(table)
 	})
 	return out, err
+}
+
+// getRead serves a blocking read of one object by the {id} in the path; it
+// wakes when that object changes and answers 404 "<what> not found" when
+// it does not exist.
+func getRead[T any](h *HTTPServer, w http.ResponseWriter, r *http.Request, what, table string,
+	fetch func(snap *state.Snapshot, id string) (*T, error), modifyIndex func(*T) uint64) (any, error) {
+	var out *T
+	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
+		o, err := fetch(snap, r.PathValue("id"))
+		if err != nil {
+			return 0, err
+		}
+		out = o
+		if o == nil {
+			return snap.Index(table)
+		}
+		return modifyIndex(o), nil
+	})
+	if err == nil && out == nil {
+		return nil, notFound(what)
+	}
+	return out, err
+}
+
+func identity[T any](v T) T { return v }
+
+func allocStub(a *structs.Allocation) *structs.AllocListStub { return a.Stub() }
+
+func (h *HTTPServer) allocsList(w http.ResponseWriter, r *http.Request) (any, error) {
+	return listRead(h, w, r, state.TableAllocs, func(q *queryOptions, snap *state.Snapshot) ([]*structs.Allocation, error) {
+		return snap.Allocs(q.namespace, q.prefix)
+	}, allocStub)
 }
 
 func (h *HTTPServer) allocGet(w http.ResponseWriter, r *http.Request) (any, error) {
-	var out *structs.Allocation
-	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
-		a, err := snap.AllocByID(r.PathValue("id"))
-		if err != nil {
-			return 0, err
-		}
-		out = a
-		if a == nil {
-			return snap.Index(state.TableAllocs)
-		}
-		return a.ModifyIndex, nil
-	})
-	if err == nil && out == nil {
-		return nil, notFound("alloc")
-	}
-	return out, err
+	return getRead(h, w, r, "alloc", state.TableAllocs, (*state.Snapshot).AllocByID,
+		func(a *structs.Allocation) uint64 { return a.ModifyIndex })
 }
 
 func (h *HTTPServer) evalsList(w http.ResponseWriter, r *http.Request) (any, error) {
-	var out []*structs.Evaluation
-	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
-		evals, err := snap.Evals(q.namespace, q.prefix)
-		if err != nil {
-			return 0, err
-		}
-		out = append(make([]*structs.Evaluation, 0, len(evals)), evals...)
-		return snap.Index(state.TableEvals)
-	})
-	return out, err
+	return listRead(h, w, r, state.TableEvals, func(q *queryOptions, snap *state.Snapshot) ([]*structs.Evaluation, error) {
+		return snap.Evals(q.namespace, q.prefix)
+	}, identity[*structs.Evaluation])
 }
 
 func (h *HTTPServer) evalGet(w http.ResponseWriter, r *http.Request) (any, error) {
-	var out *structs.Evaluation
-	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
-		e, err := snap.EvalByID(r.PathValue("id"))
-		if err != nil {
-			return 0, err
-		}
-		out = e
-		if e == nil {
-			return snap.Index(state.TableEvals)
-		}
-		return e.ModifyIndex, nil
-	})
-	if err == nil && out == nil {
-		return nil, notFound("eval")
-	}
-	return out, err
+	return getRead(h, w, r, "eval", state.TableEvals, (*state.Snapshot).EvalByID,
+		func(e *structs.Evaluation) uint64 { return e.ModifyIndex })
 }
 
 func (h *HTTPServer) evalAllocations(w http.ResponseWriter, r *http.Request) (any, error) {
-	var out []*structs.AllocListStub
-	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
-		allocs, err := snap.AllocsByEval(r.PathValue("id"))
-		if err != nil {
-			return 0, err
-		}
-		out = make([]*structs.AllocListStub, 0, len(allocs))
-		for _, a := range allocs {
-			out = append(out, a.Stub())
-		}
-		return snap.Index(state.TableAllocs)
-	})
-	return out, err
+	return listRead(h, w, r, state.TableAllocs, func(q *queryOptions, snap *state.Snapshot) ([]*structs.Allocation, error) {
+		return snap.AllocsByEval(r.PathValue("id"))
+	}, allocStub)
 }
 
 func (h *HTTPServer) nodesList(w http.ResponseWriter, r *http.Request) (any, error) {
-	var out []*structs.NodeListStub
-	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
-		nodes, err := snap.NodesByPrefix(q.prefix)
-		if err != nil {
-			return 0, err
-		}
-		out = make([]*structs.NodeListStub, 0, len(nodes))
-		for _, n := range nodes {
-			out = append(out, n.Stub())
-		}
-		return snap.Index(state.TableNodes)
-	})
-	return out, err
+	return listRead(h, w, r, state.TableNodes, func(q *queryOptions, snap *state.Snapshot) ([]*structs.Node, error) {
+		return snap.NodesByPrefix(q.prefix)
+	}, (*structs.Node).Stub)
 }
 
 func (h *HTTPServer) nodeGet(w http.ResponseWriter, r *http.Request) (any, error) {
-	var out *structs.Node
-	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
-		n, err := snap.NodeByID(r.PathValue("id"))
-		if err != nil {
-			return 0, err
-		}
-		out = n
-		if n == nil {
-			return snap.Index(state.TableNodes)
-		}
-		return n.ModifyIndex, nil
-	})
-	if err == nil && out == nil {
-		return nil, notFound("node")
-	}
-	return out, err
+	return getRead(h, w, r, "node", state.TableNodes, (*state.Snapshot).NodeByID,
+		func(n *structs.Node) uint64 { return n.ModifyIndex })
 }
 
 func (h *HTTPServer) nodeAllocations(w http.ResponseWriter, r *http.Request) (any, error) {
-	var out []*structs.Allocation
-	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
-		allocs, err := snap.AllocsByNode(r.PathValue("id"))
-		if err != nil {
-			return 0, err
-		}
-		out = append(make([]*structs.Allocation, 0, len(allocs)), allocs...)
-		return snap.Index(state.TableAllocs)
-	})
-	return out, err
+	return listRead(h, w, r, state.TableAllocs, func(q *queryOptions, snap *state.Snapshot) ([]*structs.Allocation, error) {
+		return snap.AllocsByNode(r.PathValue("id"))
+	}, identity[*structs.Allocation])
+}
+
+func (h *HTTPServer) jobEvaluations(w http.ResponseWriter, r *http.Request) (any, error) {
+	return listRead(h, w, r, state.TableEvals, func(q *queryOptions, snap *state.Snapshot) ([]*structs.Evaluation, error) {
+		return snap.EvalsByJob(q.namespace, r.PathValue("id"))
+	}, identity[*structs.Evaluation])
 }

@@ -199,19 +199,6 @@ func (h *HTTPServer) jobAllocations(w http.ResponseWriter, r *http.Request) (any
 	return out, err
 }
 
-func (h *HTTPServer) jobEvaluations(w http.ResponseWriter, r *http.Request) (any, error) {
-	var out []*structs.Evaluation
-	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {
-		evals, err := snap.EvalsByJob(q.namespace, r.PathValue("id"))
-		if err != nil {
-			return 0, err
-		}
-		out = append(make([]*structs.Evaluation, 0, len(evals)), evals...)
-		return snap.Index(state.TableEvals)
-	})
-	return out, err
-}
-
 func (h *HTTPServer) jobSummary(w http.ResponseWriter, r *http.Request) (any, error) {
 	var out *structs.JobSummary
 	err := h.blockingRead(w, r, func(q *queryOptions, snap *state.Snapshot) (uint64, error) {

@@ -56,10 +56,7 @@ func (n *NodeEndpoint) Register(req *structs.NodeRegisterRequest, reply *structs
 		// New capacity: work that could not be placed may fit now.
 		n.srv.blocked.Unblock()
 	}
-	reply.HeartbeatTTL = n.srv.heartbeats.reset(node.ID)
-	reply.Index = index
-	reply.LeaderRPCAddr = n.srv.Leader()
-	reply.Servers = []string{n.srv.RPCAddr()}
+	n.heartbeatReply(node.ID, index, reply)
 	return nil
 }
 
@@ -88,10 +85,7 @@ func (n *NodeEndpoint) UpdateStatus(req *structs.NodeUpdateStatusRequest, reply 
 			n.srv.blocked.Unblock()
 		}
 	}
-	reply.HeartbeatTTL = n.srv.heartbeats.reset(node.ID)
-	reply.Index = index
-	reply.LeaderRPCAddr = n.srv.Leader()
-	reply.Servers = []string{n.srv.RPCAddr()}
+	n.heartbeatReply(node.ID, index, reply)
 	return nil
 }
 
@@ -189,6 +183,15 @@ func (n *NodeEndpoint) UpdateAlloc(req *structs.AllocUpdateRequest, reply *struc
 	}
 	reply.Index = index
 	return nil
+}
+
+// heartbeatReply re-arms the node's heartbeat timer and tells the client
+// its TTL and where the servers are.
+func (n *NodeEndpoint) heartbeatReply(nodeID string, index uint64, reply *structs.NodeUpdateResponse) {
+	reply.HeartbeatTTL = n.srv.heartbeats.reset(nodeID)
+	reply.Index = index
+	reply.LeaderRPCAddr = n.srv.Leader()
+	reply.Servers = []string{n.srv.RPCAddr()}
 }
 
 // authNode checks that the node exists and the caller knows its secret.
