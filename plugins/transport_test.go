@@ -19,8 +19,11 @@ func connectFake(t *testing.T, fake *fakeDriver) Driver {
 	t.Helper()
 	client, server := plugin.TestPluginGRPCConn(t, false, pluginSet(fake))
 	t.Cleanup(func() {
-		client.Close()
+		// Stop the server first: closing the client first makes the
+		// server stop itself from a handler, concurrently with this Stop
+		// (an unsynchronised field in go-plugin's GRPCServer).
 		server.Stop()
+		client.Close()
 	})
 	raw, err := client.Dispense(PluginSetKey)
 	if err != nil {

@@ -59,7 +59,7 @@ func (s *StateStore) LatestIndex() uint64 {
 
 // BlockingQuery runs query against fresh snapshots until the index it
 // returns passes minIndex or ctx ends. With minIndex 0 it runs once. It
-// returns the last index and error query returned; a ctx that ends is not
+// returns the last index (at least 1) and error query returned; a ctx that ends is not
 // an error (the caller answers with what it has, as Nomad does on timeout).
 func (s *StateStore) BlockingQuery(ctx context.Context, minIndex uint64, query func(snap *Snapshot) (uint64, error)) (uint64, error) {
 	for {
@@ -68,6 +68,11 @@ func (s *StateStore) BlockingQuery(ctx context.Context, minIndex uint64, query f
 		snap := s.Snapshot()
 		snap.ws = ws
 		index, err := query(snap)
+		if index == 0 {
+			// Tables never written report 0, which would make the
+			// caller's next query non-blocking: 1 means "nothing yet".
+			index = 1
+		}
 		if err != nil || minIndex == 0 || index > minIndex {
 			return index, err
 		}
