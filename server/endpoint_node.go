@@ -108,9 +108,12 @@ func (n *NodeEndpoint) GetClientAllocs(req *structs.NodeAllocsRequest, reply *st
 		}
 		reply.Allocs = allocs
 		var max uint64
+		// AllocModifyIndex moves only when the servers change what the
+		// client should do; the client's own status updates leave it, so
+		// they do not wake this query.
 		for _, a := range allocs {
-			if a.ModifyIndex > max {
-				max = a.ModifyIndex
+			if a.AllocModifyIndex > max {
+				max = a.AllocModifyIndex
 			}
 		}
 		if max == 0 {
