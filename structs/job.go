@@ -47,6 +47,8 @@ type Job struct {
 	Datacenters []string
 	NodePool    string
 	Constraints []*Constraint
+	Affinities  []*Affinity
+	Spreads     []*Spread
 	TaskGroups  []*TaskGroup
 	Meta        map[string]string
 
@@ -96,6 +98,8 @@ func (j *Job) Copy() *Job {
 	c := *j
 	c.Datacenters = slices.Clone(j.Datacenters)
 	c.Constraints = copyConstraints(j.Constraints)
+	c.Affinities = copyAffinities(j.Affinities)
+	c.Spreads = copySpreads(j.Spreads)
 	c.Meta = maps.Clone(j.Meta)
 	c.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
 	for i, tg := range j.TaskGroups {
@@ -109,6 +113,8 @@ type TaskGroup struct {
 	Name          string
 	Count         int
 	Constraints   []*Constraint
+	Affinities    []*Affinity
+	Spreads       []*Spread
 	Tasks         []*Task
 	RestartPolicy *RestartPolicy
 	EphemeralDisk *EphemeralDisk
@@ -132,6 +138,8 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 	}
 	c := *tg
 	c.Constraints = copyConstraints(tg.Constraints)
+	c.Affinities = copyAffinities(tg.Affinities)
+	c.Spreads = copySpreads(tg.Spreads)
 	c.Meta = maps.Clone(tg.Meta)
 	if tg.RestartPolicy != nil {
 		rp := *tg.RestartPolicy
@@ -156,6 +164,7 @@ type Task struct {
 	Config        map[string]any
 	Env           map[string]string
 	Constraints   []*Constraint
+	Affinities    []*Affinity
 	Resources     *Resources
 	RestartPolicy *RestartPolicy
 	Meta          map[string]string
@@ -175,6 +184,7 @@ func (t *Task) Copy() *Task {
 	c.Env = maps.Clone(t.Env)
 	c.Meta = maps.Clone(t.Meta)
 	c.Constraints = copyConstraints(t.Constraints)
+	c.Affinities = copyAffinities(t.Affinities)
 	c.Resources = t.Resources.Copy()
 	if t.RestartPolicy != nil {
 		rp := *t.RestartPolicy

@@ -1,0 +1,57 @@
+// Copyright (c) Drover authors
+// SPDX-License-Identifier: MPL-2.0
+
+package structs
+
+// Affinity prefers (positive Weight) or avoids (negative) nodes that match,
+// without excluding any. Weight is -100..100.
+type Affinity struct {
+	LTarget string
+	RTarget string
+	Operand string
+	Weight  int8
+}
+
+// Spread spreads a group's allocations over the values of a node
+// attribute, toward the target percentages (evenly when none are given).
+// Weight (0..100) sets its pull against the other scoring factors.
+type Spread struct {
+	Attribute    string
+	Weight       int8
+	SpreadTarget []*SpreadTarget
+}
+
+// SpreadTarget is the share of allocations wanted on one attribute value.
+type SpreadTarget struct {
+	Value   string
+	Percent uint8
+}
+
+func copyAffinities(as []*Affinity) []*Affinity {
+	if as == nil {
+		return nil
+	}
+	out := make([]*Affinity, len(as))
+	for i, a := range as {
+		c := *a
+		out[i] = &c
+	}
+	return out
+}
+
+func copySpreads(ss []*Spread) []*Spread {
+	if ss == nil {
+		return nil
+	}
+	out := make([]*Spread, len(ss))
+	for i, s := range ss {
+		c := *s
+		c.SpreadTarget = make([]*SpreadTarget, len(s.SpreadTarget))
+		for j, t := range s.SpreadTarget {
+			tc := *t
+			c.SpreadTarget[j] = &tc
+		}
+		out[i] = &c
+	}
+	return out
+}
