@@ -12,6 +12,9 @@ type (
 	JobSummary            = nomad.JobSummary
 	JobListStub           = nomad.JobListStub
 	JobRegisterRequest    = nomad.JobRegisterRequest
+	JobsParseRequest      = nomad.JobsParseRequest
+	JobValidateRequest    = nomad.JobValidateRequest
+	JobValidateResponse   = nomad.JobValidateResponse
 	JobRegisterResponse   = nomad.JobRegisterResponse
 	JobDeregisterResponse = nomad.JobDeregisterResponse
 	TaskGroupSummary      = nomad.TaskGroupSummary

@@ -5,6 +5,7 @@ package command
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -48,6 +49,10 @@ Run Options:
   -json
     Treat the job file as JSON (an API job object, bare or as {"Job": ...}).
 
+  -output
+    Print the parsed job as JSON ({"Job": ...}) instead of registering it.
+    Nothing contacts the agent; fields the file does not set stay null.
+
   -verbose
     Show full IDs.`
 }
@@ -55,13 +60,14 @@ Run Options:
 // Run implements Command.
 func (c *JobRunCommand) Run(ctx context.Context, args []string) int {
 	var (
-		detach, verbose, jsonInput bool
+		detach, verbose, jsonInput, output bool
 		vars, varFiles             stringList
 	)
 	fs := c.FlagSet("job run")
 	fs.BoolVar(&detach, "detach", false, "")
 	fs.BoolVar(&verbose, "verbose", false, "")
 	fs.BoolVar(&jsonInput, "json", false, "")
+	fs.BoolVar(&output, "output", false, "")
 	fs.Var(&vars, "var", "")
 	fs.Var(&varFiles, "var-file", "")
 	if !c.parseFlags(fs, args) {
@@ -75,6 +81,10 @@ func (c *JobRunCommand) Run(ctx context.Context, args []string) int {
 	if err != nil {
 		c.UI.Error(fmt.Sprintf("Error parsing job file %s:\n%v", fs.Arg(0), err))
 		return ExitError
+	}
+
+	if output {
+		return c.printJobJSON(job)
 	}
 
 	client := c.clientOrFail()
@@ -110,4 +120,16 @@ func (c *JobRunCommand) Run(ctx context.Context, args []string) int {
 	}
 	mon := &evalMonitor{meta: &c.Meta, client: client, verbose: verbose}
 	return mon.monitor(ctx, resp.EvalID)
+}
+
+// printJobJSON prints job as `nomad job run -output` does: {"Job": ...}
+// indented with four spaces.
+func (m *Meta) printJobJSON(job *api.Job) int {
+	buf, err := json.MarshalIndent(struct{ Job *api.Job }{Job: job}, "", "    ")
+	if err != nil {
+		m.UI.Error(fmt.Sprintf("Error encoding job: %v", err))
+		return ExitError
+	}
+	m.UI.Output(string(buf))
+	return ExitOK
 }
