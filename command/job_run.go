@@ -61,7 +61,7 @@ Run Options:
 func (c *JobRunCommand) Run(ctx context.Context, args []string) int {
 	var (
 		detach, verbose, jsonInput, output bool
-		vars, varFiles             stringList
+		vars, varFiles                     stringList
 	)
 	fs := c.FlagSet("job run")
 	fs.BoolVar(&detach, "detach", false, "")
