@@ -5,6 +5,7 @@ package jobspec
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
@@ -45,9 +46,14 @@ type spec[T any] struct {
 	what   string
 	attrs  map[string]attrFn[T]
 	blocks map[string]blockRule[T]
+	// required names the arguments that must be present, as Nomad's
+	// documentation marks them.
+	required []string
 	// pending lists names that Nomad's specification has in this block but
 	// Drover does not decode yet; they get a clear error instead of HCL's
-	// generic "not expected here".
+	// generic "not expected here". Every block of Nomad's specification is
+	// decoded today, so no spec uses it; it stays for the next block Nomad
+	// adds.
 	pending []string
 }
 
@@ -60,7 +66,7 @@ func (s *spec[T]) decode(d *decoder, body hcl.Body, out *T) hcl.Diagnostics {
 
 	schema := &hcl.BodySchema{}
 	for _, name := range sortedKeys(s.attrs) {
-		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: name})
+		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: name, Required: slices.Contains(s.required, name)})
 	}
 	for _, name := range sortedKeys(s.blocks) {
 		schema.Blocks = append(schema.Blocks, hcl.BlockHeaderSchema{Type: name, LabelNames: s.blocks[name].labels})
@@ -125,6 +131,82 @@ func (s *spec[T]) dropPending(body hcl.Body) (hcl.Body, hcl.Diagnostics) {
 		out.Blocks = append(out.Blocks, b)
 	}
 	return out, diags
+}
+
+// listBlock is the rule for a repeatable block: each one decodes with s
+// into a new element appended to the list f points to.
+func listBlock[T, B any](f field[T, []*B], s *spec[B]) blockRule[T] {
+	return blockRule[T]{decode: func(d *decoder, b *hcl.Block, out *T) hcl.Diagnostics {
+		v := new(B)
+		diags := s.decode(d, b.Body, v)
+		*f(out) = append(*f(out), v)
+		return diags
+	}}
+}
+
+// valueListBlock is listBlock for lists of values rather than pointers
+// (ServiceCheck, Port).
+func valueListBlock[T, B any](f field[T, []B], s *spec[B]) blockRule[T] {
+	return blockRule[T]{decode: func(d *decoder, b *hcl.Block, out *T) hcl.Diagnostics {
+		var v B
+		diags := s.decode(d, b.Body, &v)
+		*f(out) = append(*f(out), v)
+		return diags
+	}}
+}
+
+// labelledListBlock is listBlock for blocks with one label, such as
+// action "name" { ... }; setLabel stores the label in the new element.
+// Two blocks with the same label are an error.
+func labelledListBlock[T, B any](f field[T, []*B], s *spec[B], label string, setLabel func(*B, string), getLabel func(*B) string) blockRule[T] {
+	return blockRule[T]{labels: []string{label}, decode: func(d *decoder, b *hcl.Block, out *T) hcl.Diagnostics {
+		name := b.Labels[0]
+		for _, prev := range *f(out) {
+			if getLabel(prev) == name {
+				return hcl.Diagnostics{errorAt(b.LabelRanges[0], fmt.Sprintf("Duplicate %s block", b.Type),
+					fmt.Sprintf("This %s already has a %s block labelled %q.", s.what, b.Type, name))}
+			}
+		}
+		v := new(B)
+		setLabel(v, name)
+		diags := s.decode(d, b.Body, v)
+		*f(out) = append(*f(out), v)
+		return diags
+	}}
+}
+
+// labelledMapBlock is the rule for blocks with one label that land in a
+// map keyed by that label, such as volume "name" { ... }.
+func labelledMapBlock[T, B any](f field[T, map[string]*B], s *spec[B], label string, setLabel func(*B, string)) blockRule[T] {
+	return blockRule[T]{labels: []string{label}, decode: func(d *decoder, b *hcl.Block, out *T) hcl.Diagnostics {
+		name := b.Labels[0]
+		m := f(out)
+		if _, dup := (*m)[name]; dup {
+			return hcl.Diagnostics{errorAt(b.LabelRanges[0], fmt.Sprintf("Duplicate %s block", b.Type),
+				fmt.Sprintf("This %s already has a %s block labelled %q.", s.what, b.Type, name))}
+		}
+		if *m == nil {
+			*m = map[string]*B{}
+		}
+		v := new(B)
+		if setLabel != nil {
+			setLabel(v, name)
+		}
+		diags := s.decode(d, b.Body, v)
+		(*m)[name] = v
+		return diags
+	}}
+}
+
+// freeFormBlock is the rule for a block whose content belongs to someone
+// else (a driver's config, an autoscaler policy, Envoy's escape hatch):
+// it lands as a plain map, see decodeFreeForm.
+func freeFormBlock[T any](f field[T, map[string]interface{}]) blockRule[T] {
+	return blockRule[T]{single: true, decode: func(d *decoder, b *hcl.Block, out *T) hcl.Diagnostics {
+		m, diags := decodeFreeForm(d, b.Body)
+		*f(out) = m
+		return diags
+	}}
 }
 
 func posLess(a, b hcl.Range) bool {

@@ -51,13 +51,3 @@ func decodeTaskConfig(d *decoder, b *hcl.Block, t *api.Task) hcl.Diagnostics {
 	t.Config = cfg
 	return diags
 }
-
-func durationAttr[T any](f field[T, time.Duration]) attrFn[T] {
-	return func(d *decoder, a *hcl.Attribute, out *T) hcl.Diagnostics {
-		dur, ok, diags := d.durationOf(a)
-		if ok {
-			*f(out) = dur
-		}
-		return diags
-	}
-}

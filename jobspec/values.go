@@ -5,7 +5,9 @@ package jobspec
 
 import (
 	"fmt"
+	"math"
 	"math/big"
+	"reflect"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -186,6 +188,116 @@ func stringListAttr[T any](f field[T, []string]) attrFn[T] {
 		}
 		return diags
 	}
+}
+
+// integer is the integer types of the api structs' fields.
+type integer interface {
+	~int | ~int8 | ~uint8 | ~uint16 | ~uint32 | ~int64 | ~uint64
+}
+
+// integerOf reads a whole number that must fit in N, such as an
+// affinity's int8 weight or a spread target's uint8 percent.
+func integerOf[N integer](d *decoder, a *hcl.Attribute) (N, bool, hcl.Diagnostics) {
+	v, ok, diags := d.valueOf(a, cty.Number)
+	if !ok {
+		return 0, false, diags
+	}
+	lo, hi := integerRange[N]()
+	bf := v.AsBigFloat()
+	if !bf.IsInt() || bf.Cmp(new(big.Float).SetInt64(lo)) < 0 || bf.Cmp(new(big.Float).SetUint64(hi)) > 0 {
+		return 0, false, append(diags, errorAt(a.Expr.Range(),
+			fmt.Sprintf("Invalid value for %q", a.Name), fmt.Sprintf("a whole number from %d to %d is required.", lo, hi)))
+	}
+	if lo == 0 {
+		u, _ := bf.Uint64()
+		return N(u), true, diags
+	}
+	i, _ := bf.Int64()
+	return N(i), true, diags
+}
+
+// integerRange returns the smallest and largest values of N.
+func integerRange[N integer]() (int64, uint64) {
+	ty := reflect.TypeFor[N]()
+	bits := ty.Bits()
+	switch ty.Kind() {
+	case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return 0, math.MaxUint64 >> (64 - bits)
+	}
+	return -1 << (bits - 1), math.MaxInt64 >> (64 - bits)
+}
+
+func numAttr[T any, N integer](f field[T, N]) attrFn[T] {
+	return func(d *decoder, a *hcl.Attribute, out *T) hcl.Diagnostics {
+		n, ok, diags := integerOf[N](d, a)
+		if ok {
+			*f(out) = n
+		}
+		return diags
+	}
+}
+
+func numPtrAttr[T any, N integer](f field[T, *N]) attrFn[T] {
+	return func(d *decoder, a *hcl.Attribute, out *T) hcl.Diagnostics {
+		n, ok, diags := integerOf[N](d, a)
+		if ok {
+			*f(out) = &n
+		}
+		return diags
+	}
+}
+
+// numListAttr reads a list of whole numbers, such as a transparent
+// proxy's exclude_outbound_ports.
+func numListAttr[T any, N integer](f field[T, []N]) attrFn[T] {
+	return func(d *decoder, a *hcl.Attribute, out *T) hcl.Diagnostics {
+		v, ok, diags := d.valueOf(a, cty.List(cty.Number))
+		if !ok {
+			return diags
+		}
+		lo, hi := integerRange[N]()
+		list := make([]N, 0, v.LengthInt())
+		for it := v.ElementIterator(); it.Next(); {
+			_, ev := it.Element()
+			bf := ev.AsBigFloat()
+			if ev.IsNull() || !bf.IsInt() || bf.Cmp(new(big.Float).SetInt64(lo)) < 0 || bf.Cmp(new(big.Float).SetUint64(hi)) > 0 {
+				return append(diags, errorAt(a.Expr.Range(), fmt.Sprintf("Invalid value for %q", a.Name),
+					fmt.Sprintf("every element must be a whole number from %d to %d.", lo, hi)))
+			}
+			i, _ := bf.Int64()
+			list = append(list, N(i))
+		}
+		*f(out) = list
+		return diags
+	}
+}
+
+func durationAttr[T any](f field[T, time.Duration]) attrFn[T] {
+	return func(d *decoder, a *hcl.Attribute, out *T) hcl.Diagnostics {
+		dur, ok, diags := d.durationOf(a)
+		if ok {
+			*f(out) = dur
+		}
+		return diags
+	}
+}
+
+// stringListMapBlock decodes blocks of name = [values] arguments, such as
+// a check's header { Authorization = ["Basic ..."] }.
+func stringListMapBlock[T any](f field[T, map[string][]string]) blockRule[T] {
+	return blockRule[T]{single: true, decode: func(d *decoder, b *hcl.Block, out *T) hcl.Diagnostics {
+		attrs, diags := b.Body.JustAttributes()
+		m := make(map[string][]string, len(attrs))
+		for _, a := range sortedAttrs(attrs) {
+			l, ok, adiags := d.stringListOf(a)
+			diags = append(diags, adiags...)
+			if ok {
+				m[a.Name] = l
+			}
+		}
+		*f(out) = m
+		return diags
+	}}
 }
 
 // ctyToGo converts a known value to the plain Go values encoding/json

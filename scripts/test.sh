@@ -12,3 +12,6 @@ export DROVER_TEST_BINARY="$PWD/bin/drover"
 
 go vet ./...
 go test -race -count=1 -p 2 -timeout "${TEST_TIMEOUT:-30m}" ./...
+
+# Bounded fuzzing of every parser and decoder.
+FUZZTIME="${FUZZTIME:-10s}" ./scripts/fuzz.sh

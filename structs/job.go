@@ -3,11 +3,7 @@
 
 package structs
 
-import (
-	"maps"
-	"slices"
-	"time"
-)
+import "time"
 
 // Job types.
 const (
@@ -52,6 +48,27 @@ type Job struct {
 	TaskGroups  []*TaskGroup
 	Meta        map[string]string
 
+	// Update is the job-level `update` block, the default of every group.
+	Update *UpdateStrategy
+	// Periodic and ParameterizedJob make the job a template for child jobs
+	// (launched on a schedule, or dispatched with a payload).
+	Periodic         *PeriodicConfig
+	ParameterizedJob *ParameterizedJobConfig
+	// Reschedule and Migrate are job-level defaults of the group blocks.
+	Reschedule *ReschedulePolicy
+	Migrate    *MigrateStrategy
+	UI         *JobUIConfig
+
+	// Dispatched marks a child of a parameterized job; Payload is its
+	// dispatch payload and DispatchIdempotencyToken dedupes dispatches.
+	Dispatched               bool
+	DispatchIdempotencyToken string
+	Payload                  []byte
+
+	ConsulNamespace string
+	VaultNamespace  string
+	VersionTag      *JobVersionTag
+
 	// Stop marks a job the user stopped; its allocations are stopped but
 	// the job stays until it is purged or garbage collected.
 	Stop bool
@@ -91,21 +108,15 @@ func (j *Job) LookupTaskGroup(name string) *TaskGroup {
 func (j *Job) Stopped() bool { return j == nil || j.Stop }
 
 // Copy returns a deep copy.
-func (j *Job) Copy() *Job {
-	if j == nil {
-		return nil
-	}
-	c := *j
-	c.Datacenters = slices.Clone(j.Datacenters)
-	c.Constraints = copyConstraints(j.Constraints)
-	c.Affinities = copyAffinities(j.Affinities)
-	c.Spreads = copySpreads(j.Spreads)
-	c.Meta = maps.Clone(j.Meta)
-	c.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
-	for i, tg := range j.TaskGroups {
-		c.TaskGroups[i] = tg.Copy()
-	}
-	return &c
+func (j *Job) Copy() *Job { return deepCopy(j) }
+
+// IsPeriodic reports whether the job is a periodic template.
+func (j *Job) IsPeriodic() bool { return j != nil && j.Periodic != nil }
+
+// IsParameterized reports whether the job is a parameterized template (and
+// not one of its dispatched children).
+func (j *Job) IsParameterized() bool {
+	return j != nil && j.ParameterizedJob != nil && !j.Dispatched
 }
 
 // TaskGroup is a set of tasks placed together on one node.
@@ -119,6 +130,28 @@ type TaskGroup struct {
 	RestartPolicy *RestartPolicy
 	EphemeralDisk *EphemeralDisk
 	Meta          map[string]string
+
+	Networks         []*NetworkResource
+	Services         []*Service
+	Volumes          map[string]*VolumeRequest
+	Update           *UpdateStrategy
+	Migrate          *MigrateStrategy
+	ReschedulePolicy *ReschedulePolicy
+	Scaling          *ScalingPolicy
+	Consul           *Consul
+	Disconnect       *DisconnectStrategy
+
+	// ShutdownDelay is waited between deregistering the group's services
+	// and killing its tasks. MaxRunDuration (0: unlimited) bounds how long
+	// a batch allocation may run.
+	ShutdownDelay  time.Duration
+	MaxRunDuration time.Duration
+	// MaxClientDisconnect and StopAfterClientDisconnect are the deprecated
+	// forms of Disconnect.LostAfter and Disconnect.StopOnClientAfter; nil
+	// means unset, which differs from zero.
+	MaxClientDisconnect       *time.Duration
+	StopAfterClientDisconnect *time.Duration
+	PreventRescheduleOnLost   bool
 }
 
 // LookupTask returns the named task or nil.
@@ -132,29 +165,7 @@ func (tg *TaskGroup) LookupTask(name string) *Task {
 }
 
 // Copy returns a deep copy.
-func (tg *TaskGroup) Copy() *TaskGroup {
-	if tg == nil {
-		return nil
-	}
-	c := *tg
-	c.Constraints = copyConstraints(tg.Constraints)
-	c.Affinities = copyAffinities(tg.Affinities)
-	c.Spreads = copySpreads(tg.Spreads)
-	c.Meta = maps.Clone(tg.Meta)
-	if tg.RestartPolicy != nil {
-		rp := *tg.RestartPolicy
-		c.RestartPolicy = &rp
-	}
-	if tg.EphemeralDisk != nil {
-		ed := *tg.EphemeralDisk
-		c.EphemeralDisk = &ed
-	}
-	c.Tasks = make([]*Task, len(tg.Tasks))
-	for i, t := range tg.Tasks {
-		c.Tasks[i] = t.Copy()
-	}
-	return &c
-}
+func (tg *TaskGroup) Copy() *TaskGroup { return deepCopy(tg) }
 
 // Task is one process (or container) run by a driver.
 type Task struct {
@@ -172,48 +183,37 @@ type Task struct {
 	KillSignal    string
 	LogConfig     *LogConfig
 	Leader        bool
+
+	Lifecycle       *TaskLifecycle
+	Services        []*Service
+	Artifacts       []*TaskArtifact
+	Templates       []*Template
+	Vault           *Vault
+	Consul          *Consul
+	Secrets         []*Secret
+	DispatchPayload *DispatchPayloadConfig
+	VolumeMounts    []*VolumeMount
+	CSIPluginConfig *TaskCSIPluginConfig
+	// Identity is the default workload identity; Identities are the extra
+	// ones (for Consul, Vault or other audiences).
+	Identity   *WorkloadIdentity
+	Identities []*WorkloadIdentity
+	Actions    []*Action
+	// ShutdownDelay is waited between deregistering the task's services and
+	// sending its kill signal.
+	ShutdownDelay time.Duration
+	// Kind is set by the server for tasks it injects (connect sidecars).
+	Kind string
 }
 
-// Copy returns a deep copy. Config values are treated as immutable trees.
-func (t *Task) Copy() *Task {
-	if t == nil {
-		return nil
-	}
-	c := *t
-	c.Config = maps.Clone(t.Config)
-	c.Env = maps.Clone(t.Env)
-	c.Meta = maps.Clone(t.Meta)
-	c.Constraints = copyConstraints(t.Constraints)
-	c.Affinities = copyAffinities(t.Affinities)
-	c.Resources = t.Resources.Copy()
-	if t.RestartPolicy != nil {
-		rp := *t.RestartPolicy
-		c.RestartPolicy = &rp
-	}
-	if t.LogConfig != nil {
-		lc := *t.LogConfig
-		c.LogConfig = &lc
-	}
-	return &c
-}
+// Copy returns a deep copy, Config values included.
+func (t *Task) Copy() *Task { return deepCopy(t) }
 
 // Constraint restricts the nodes a job, group or task may run on.
 type Constraint struct {
 	LTarget string
 	RTarget string
 	Operand string
-}
-
-func copyConstraints(cs []*Constraint) []*Constraint {
-	if cs == nil {
-		return nil
-	}
-	out := make([]*Constraint, len(cs))
-	for i, c := range cs {
-		cc := *c
-		out[i] = &cc
-	}
-	return out
 }
 
 // Restart modes.

@@ -4,28 +4,34 @@
 package config
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
-	"math/big"
 	"os"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
+	hcl1 "github.com/hashicorp/hcl"
+	"github.com/hashicorp/hcl/hcl/ast"
+	hcl1parser "github.com/hashicorp/hcl/hcl/parser"
+	"github.com/hashicorp/hcl/hcl/token"
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-	hcljson "github.com/hashicorp/hcl/v2/json"
-	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
 )
 
-// pendingBlocks are agent configuration blocks Nomad has that Drover does
-// not read yet; they fail with a message that says so rather than as
-// unknown.
-var pendingBlocks = map[string]bool{
-	"acl": true, "audit": true, "autopilot": true, "consul": true, "vault": true,
-	"telemetry": true, "tls": true, "ui": true, "sentinel": true, "limits": true,
-	"reporting": true, "keyring": true,
-}
+// Nomad's agent configuration language is HCL version 1, not HCL2: files
+// may write `ports { http = 4646 rpc = 4647 }` on one line, quote keys,
+// write maps as blocks or with "=", and so on. So files are parsed with
+// the HCL1 library (github.com/hashicorp/hcl), exactly as Nomad parses
+// them, JSON included (HCL1 reads a file whose first non-space character
+// is "{" as JSON). The syntax tree is then walked by this package's own
+// decoder (decode.go, sections.go) rather than HCL1's reflection decoder,
+// because that one silently ignores unknown keys and loses positions.
+//
+// Problems are collected as hcl/v2 diagnostics: that is the error type
+// this package has always returned and the one jobspec returns, so the CLI
+// prints configuration and job file errors alike. hcl/v2 is used for
+// nothing else here.
 
 // ParseFile reads and parses the configuration file at path.
 func ParseFile(path string) (*Config, error) {
@@ -36,145 +42,72 @@ func ParseFile(path string) (*Config, error) {
 	return Parse(path, src)
 }
 
-// Parse parses an agent configuration, named name in messages. Content
-// that starts with "{" is JSON, anything else HCL. The result holds only
-// what the file sets; merge it over Default() or DevConfig(). Unknown keys
-// are errors, reported with file:line:col, all of them at once.
+// Parse parses an agent configuration in Nomad's format (HCL1, or JSON
+// when the content starts with "{"), named name in messages. The result
+// holds only what the file sets; merge it over Default() or DevConfig().
+// Unknown keys are errors, reported with file:line:col, all of them at
+// once.
 func Parse(name string, src []byte) (*Config, error) {
-	var file *hcl.File
-	var diags hcl.Diagnostics
-	if t := bytes.TrimSpace(src); len(t) > 0 && t[0] == '{' {
-		file, diags = hcljson.Parse(src, name)
-	} else {
-		file, diags = hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	file, err := parseHCL1(src)
+	if err != nil {
+		return nil, &Error{Diags: hcl.Diagnostics{syntaxDiag(name, err)}}
 	}
-	if diags.HasErrors() {
-		return nil, &Error{Diags: diags}
-	}
-	body, pdiags := dropPending(file.Body)
-	diags = append(diags, pdiags...)
+	d := &decoder{file: name}
 	cfg := &Config{}
-	diags = append(diags, topSection(cfg).decode(body)...)
-	if diags.HasErrors() {
-		return nil, &Error{Diags: diags}
+	d.safely(func() { d.section(topSection(cfg), file.Node) })
+	if d.diags.HasErrors() {
+		return nil, &Error{Diags: d.diags}
 	}
 	cfg.LogLevel = strings.ToUpper(cfg.LogLevel)
 	return cfg, nil
 }
 
-// dropPending reports not-yet-supported top-level blocks of a native HCL
-// body and removes them, so they are not reported again as unknown.
-func dropPending(body hcl.Body) (hcl.Body, hcl.Diagnostics) {
-	sb, ok := body.(*hclsyntax.Body)
-	if !ok {
-		return body, nil
-	}
-	var diags hcl.Diagnostics
-	out := &hclsyntax.Body{Attributes: sb.Attributes, SrcRange: sb.SrcRange, EndRange: sb.EndRange}
-	for _, b := range sb.Blocks {
-		if pendingBlocks[b.Type] {
-			r := b.TypeRange
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported block type",
-				Detail: fmt.Sprintf("block %q is not supported by Drover yet", b.Type), Subject: &r})
-			continue
+// parseHCL1 runs the HCL1 parser, turning its panics (the library is
+// archived and panics on some malformed input) into errors.
+func parseHCL1(src []byte) (file *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			file, err = nil, fmt.Errorf("malformed configuration: %v", r)
 		}
-		out.Blocks = append(out.Blocks, b)
-	}
-	return out, diags
+	}()
+	return hcl1.ParseBytes(src)
 }
 
-// freeForm turns a plugin's config body into plain Go values: arguments
-// become their values and, in HCL, nested blocks become lists of maps
-// under their type name (in JSON they are objects, and stay maps).
-func freeForm(body hcl.Body) (map[string]interface{}, hcl.Diagnostics) {
-	out := map[string]interface{}{}
-	sb, native := body.(*hclsyntax.Body)
-	if !native {
-		attrs, diags := body.JustAttributes()
-		for _, a := range sortedAttrs(attrs) {
-			v, vdiags := a.Expr.Value(nil)
-			diags = append(diags, vdiags...)
-			if !vdiags.HasErrors() {
-				out[a.Name] = ctyToGo(v)
-			}
+// posPrefix matches the "line:col: " the HCL1 JSON scanner puts in front
+// of its messages instead of returning a PosError.
+var posPrefix = regexp.MustCompile(`^(?:At )?(\d+):(\d+): `)
+
+// syntaxDiag turns an HCL1 parse error into a diagnostic at its place.
+func syntaxDiag(name string, err error) *hcl.Diagnostic {
+	d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid configuration syntax"}
+	var pe *hcl1parser.PosError
+	if errors.As(err, &pe) {
+		d.Detail = strings.TrimPrefix(pe.Err.Error(), ": ")
+		if pe.Pos.IsValid() {
+			d.Subject = rangeAt(name, pe.Pos)
 		}
-		return out, diags
+		return d
 	}
-	var diags hcl.Diagnostics
-	for name, a := range sb.Attributes {
-		v, vdiags := a.Expr.Value(nil)
-		diags = append(diags, vdiags...)
-		if !vdiags.HasErrors() {
-			out[name] = ctyToGo(v)
-		}
+	msg := err.Error()
+	if m := posPrefix.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		col, _ := strconv.Atoi(m[2])
+		d.Subject = rangeAt(name, token.Pos{Line: line, Column: col})
+		msg = msg[len(m[0]):]
+	} else {
+		d.Subject = rangeAt(name, token.Pos{Line: 1, Column: 1})
 	}
-	for _, b := range sb.Blocks {
-		if len(b.Labels) > 0 {
-			r := b.LabelRanges[0]
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unexpected block label",
-				Detail: fmt.Sprintf("Blocks inside a plugin config take no labels; write %s { ... }.", b.Type), Subject: &r})
-			continue
-		}
-		inner, idiags := freeForm(b.Body)
-		diags = append(diags, idiags...)
-		list, _ := out[b.Type].([]map[string]interface{})
-		out[b.Type] = append(list, inner)
-	}
-	return out, diags
+	d.Detail = msg
+	return d
 }
 
-// ctyToGo converts a value to what encoding/json would decode: string,
-// bool, int64 or float64, []interface{}, map[string]interface{} or nil.
-func ctyToGo(v cty.Value) interface{} {
-	if v.IsNull() || !v.IsKnown() {
-		return nil
-	}
-	ty := v.Type()
-	switch {
-	case ty == cty.String:
-		return v.AsString()
-	case ty == cty.Bool:
-		return v.True()
-	case ty == cty.Number:
-		bf := v.AsBigFloat()
-		if i, acc := bf.Int64(); bf.IsInt() && acc == big.Exact {
-			return i
-		}
-		f, _ := bf.Float64()
-		return f
-	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType():
-		out := make([]interface{}, 0, v.LengthInt())
-		for it := v.ElementIterator(); it.Next(); {
-			_, e := it.Element()
-			out = append(out, ctyToGo(e))
-		}
-		return out
-	case ty.IsMapType() || ty.IsObjectType():
-		out := map[string]interface{}{}
-		for it := v.ElementIterator(); it.Next(); {
-			k, e := it.Element()
-			out[k.AsString()] = ctyToGo(e)
-		}
-		return out
-	}
-	if s, err := convert.Convert(v, cty.String); err == nil {
-		return s.AsString()
-	}
-	return nil
-}
-
-func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
-	out := make([]*hcl.Attribute, 0, len(attrs))
-	for _, a := range attrs {
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Range.Start.Line != out[j].Range.Start.Line {
-			return out[i].Range.Start.Line < out[j].Range.Start.Line
-		}
-		return out[i].Range.Start.Column < out[j].Range.Start.Column
-	})
-	return out
+// rangeAt is the one-character range at p in file name.
+func rangeAt(name string, p token.Pos) *hcl.Range {
+	start := hcl.Pos{Line: p.Line, Column: p.Column, Byte: p.Offset}
+	end := start
+	end.Column++
+	end.Byte++
+	return &hcl.Range{Filename: name, Start: start, End: end}
 }
 
 // Error lists the problems of a configuration file, one per line, as
