@@ -99,7 +99,12 @@ type Reserved struct {
 }
 
 // Plugin is a plugin "NAME" block. Config is free-form: its schema belongs
-// to the plugin, which receives it JSON-encoded.
+// to the plugin, which receives it JSON-encoded. It holds what HCL1
+// decodes, as Nomad hands it to plugins: string, bool, int, float64,
+// []interface{} for lists, and []map[string]interface{} (one map per
+// occurrence) for every nested block or object, so `volumes { enabled =
+// true }`, `volumes = { enabled = true }` and JSON's "volumes": {"enabled":
+// true} all give "volumes": [{"enabled": true}].
 type Plugin struct {
 	Name   string                 `json:"name"`
 	Args   []string               `json:"args,omitempty"`

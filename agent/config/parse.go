@@ -7,12 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
-	hcl1 "github.com/hashicorp/hcl"
 	"github.com/hashicorp/hcl/hcl/ast"
 	hcl1parser "github.com/hashicorp/hcl/hcl/parser"
 	"github.com/hashicorp/hcl/hcl/token"
@@ -21,12 +18,14 @@ import (
 
 // Nomad's agent configuration language is HCL version 1, not HCL2: files
 // may write `ports { http = 4646 rpc = 4647 }` on one line, quote keys,
-// write maps as blocks or with "=", and so on. So files are parsed with
-// the HCL1 library (github.com/hashicorp/hcl), exactly as Nomad parses
-// them, JSON included (HCL1 reads a file whose first non-space character
-// is "{" as JSON). The syntax tree is then walked by this package's own
-// decoder (decode.go, sections.go) rather than HCL1's reflection decoder,
-// because that one silently ignores unknown keys and loses positions.
+// write maps as blocks or with "=", and so on. So native files are parsed
+// with the HCL1 library (github.com/hashicorp/hcl), exactly as Nomad
+// parses them. A file whose first non-space character is "{" is JSON, as
+// in HCL1; json.go turns it into the same HCL1 syntax tree, with the
+// positions HCL1's own JSON parser drops. The tree is then walked by this
+// package's own decoder (decode.go, sections.go) rather than HCL1's
+// reflection decoder, because that one silently ignores unknown keys and
+// reports no positions.
 //
 // Problems are collected as hcl/v2 diagnostics: that is the error type
 // this package has always returned and the one jobspec returns, so the CLI
@@ -70,16 +69,21 @@ func parseHCL1(src []byte) (file *ast.File, err error) {
 			file, err = nil, fmt.Errorf("malformed configuration: %v", r)
 		}
 	}()
-	return hcl1.ParseBytes(src)
+	if isJSON(src) {
+		return parseJSON(src)
+	}
+	return hcl1parser.Parse(src)
 }
-
-// posPrefix matches the "line:col: " the HCL1 JSON scanner puts in front
-// of its messages instead of returning a PosError.
-var posPrefix = regexp.MustCompile(`^(?:At )?(\d+):(\d+): `)
 
 // syntaxDiag turns an HCL1 parse error into a diagnostic at its place.
 func syntaxDiag(name string, err error) *hcl.Diagnostic {
 	d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid configuration syntax"}
+	var je *posError
+	if errors.As(err, &je) {
+		d.Detail = je.msg
+		d.Subject = rangeAt(name, je.pos)
+		return d
+	}
 	var pe *hcl1parser.PosError
 	if errors.As(err, &pe) {
 		d.Detail = strings.TrimPrefix(pe.Err.Error(), ": ")
@@ -89,14 +93,7 @@ func syntaxDiag(name string, err error) *hcl.Diagnostic {
 		return d
 	}
 	msg := err.Error()
-	if m := posPrefix.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		col, _ := strconv.Atoi(m[2])
-		d.Subject = rangeAt(name, token.Pos{Line: line, Column: col})
-		msg = msg[len(m[0]):]
-	} else {
-		d.Subject = rangeAt(name, token.Pos{Line: 1, Column: 1})
-	}
+	d.Subject = rangeAt(name, token.Pos{Line: 1, Column: 1})
 	d.Detail = msg
 	return d
 }

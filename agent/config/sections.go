@@ -5,68 +5,21 @@ package config
 
 import (
 	"fmt"
-	"time"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
-	"github.com/zclconf/go-cty/cty/gocty"
+	hcl1 "github.com/hashicorp/hcl"
+	"github.com/hashicorp/hcl/hcl/ast"
+	hcl1parser "github.com/hashicorp/hcl/hcl/parser"
 )
 
-// This file maps the file's layout onto Config. A section is the schema
-// of one block body with, for each argument and nested block, the code
-// that stores it; the same code serves HCL and JSON files, since both
-// come out of the hcl package as hcl.Body.
-
-// section describes one block body.
-type section struct {
-	what   string
-	attrs  map[string]func(a *hcl.Attribute) hcl.Diagnostics
-	blocks map[string]subBlock
-}
-
-// subBlock is a nested block: its labels, whether it may repeat, and its
-// decoder.
-type subBlock struct {
-	labels []string
-	repeat bool
-	decode func(b *hcl.Block) hcl.Diagnostics
-}
-
-func (s section) decode(body hcl.Body) hcl.Diagnostics {
-	schema := &hcl.BodySchema{}
-	for name := range s.attrs {
-		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: name})
-	}
-	for name, b := range s.blocks {
-		schema.Blocks = append(schema.Blocks, hcl.BlockHeaderSchema{Type: name, LabelNames: b.labels})
-	}
-	content, diags := body.Content(schema)
-	if content == nil {
-		return diags
-	}
-	for _, a := range sortedAttrs(content.Attributes) {
-		diags = append(diags, s.attrs[a.Name](a)...)
-	}
-	seen := map[string]hcl.Range{}
-	for _, b := range content.Blocks {
-		sb := s.blocks[b.Type]
-		if prev, dup := seen[b.Type]; dup && !sb.repeat {
-			r := b.DefRange
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Duplicate %s block", b.Type),
-				Detail: fmt.Sprintf("Only one %s block is allowed in %s; another was defined at line %d.", b.Type, s.what, prev.Start.Line), Subject: &r})
-			continue
-		}
-		seen[b.Type] = b.DefRange
-		diags = append(diags, sb.decode(b)...)
-	}
-	return diags
-}
+// This file is the schema of the agent configuration file: for each block
+// body, its keys and where each value goes in Config. Keys of Nomad's
+// agent configuration that Drover does not read yet are listed as pending
+// so users get "not supported by Drover yet" rather than "unknown".
 
 func topSection(c *Config) section {
 	return section{
 		what: "the agent configuration",
-		attrs: map[string]func(*hcl.Attribute) hcl.Diagnostics{
+		fields: map[string]field{
 			"name":                 setString(&c.Name),
 			"region":               setString(&c.Region),
 			"datacenter":           setString(&c.Datacenter),
@@ -79,50 +32,76 @@ func topSection(c *Config) section {
 			"disable_update_check": setBool(&c.DisableUpdateCheck),
 			"leave_on_interrupt":   setBool(&c.LeaveOnInterrupt),
 			"leave_on_terminate":   setBool(&c.LeaveOnTerminate),
+			"ports": block(func() section {
+				return section{what: "the ports block", fields: map[string]field{
+					"http": setInt(&c.Ports.HTTP), "rpc": setInt(&c.Ports.RPC), "serf": setInt(&c.Ports.Serf),
+				}}
+			}),
+			"addresses": block(func() section { return addrSection("the addresses block", &c.Addresses) }),
+			"advertise": block(func() section { return addrSection("the advertise block", &c.Advertise) }),
+			"server":    block(func() section { return serverSection(&c.Server) }),
+			"client":    block(func() section { return clientSection(&c.Client) }),
+			"plugin":    {decode: func(d *decoder, o occurrence) { d.plugins(c, o) }},
 		},
-		blocks: map[string]subBlock{
-			"ports": body(section{what: "ports", attrs: map[string]func(*hcl.Attribute) hcl.Diagnostics{
-				"http": setInt(&c.Ports.HTTP), "rpc": setInt(&c.Ports.RPC), "serf": setInt(&c.Ports.Serf),
-			}}),
-			"addresses": body(addrSection("addresses", &c.Addresses)),
-			"advertise": body(addrSection("advertise", &c.Advertise)),
-			"server":    body(serverSection(&c.Server)),
-			"client":    body(clientSection(&c.Client)),
-			"plugin": {labels: []string{"name"}, repeat: true, decode: func(b *hcl.Block) hcl.Diagnostics {
-				return decodePlugin(c, b)
-			}},
+		pending: map[string]string{
+			"acl": "block", "audit": "block", "autopilot": "block", "consul": "block", "vault": "block",
+			"telemetry": "block", "tls": "block", "ui": "block", "sentinel": "block", "limits": "block",
+			"reporting": "block", "keyring": "block", "http_api_response_headers": "block",
+			"disable_anonymous_signature": "argument", "enable_syslog": "argument", "syslog_facility": "argument",
+			"log_file": "argument", "log_rotate_bytes": "argument", "log_rotate_duration": "argument",
+			"log_rotate_max_files": "argument", "log_include_location": "argument",
 		},
 	}
 }
 
 func addrSection(what string, a *Addresses) section {
-	return section{what: what, attrs: map[string]func(*hcl.Attribute) hcl.Diagnostics{
+	return section{what: what, fields: map[string]field{
 		"http": setString(&a.HTTP), "rpc": setString(&a.RPC), "serf": setString(&a.Serf),
 	}}
 }
 
 func serverSection(s *Server) section {
+	j := &s.ServerJoin
 	return section{
-		what: "server",
-		attrs: map[string]func(*hcl.Attribute) hcl.Diagnostics{
+		what: "the server block",
+		fields: map[string]field{
 			"enabled":          setBool(&s.Enabled),
 			"bootstrap_expect": setInt(&s.BootstrapExpect),
 			"num_schedulers":   setInt(&s.NumSchedulers),
+			"server_join": block(func() section {
+				return section{what: "the server_join block", fields: joinFields(j)}
+			}),
+			// Nomad still reads the older spelling of server_join's
+			// arguments directly in the server block.
+			"retry_join":     setStrings(&j.RetryJoin),
+			"retry_max":      setInt(&j.RetryMax),
+			"retry_interval": setDuration(&j.RetryInterval),
 		},
-		blocks: map[string]subBlock{
-			"server_join": body(section{what: "server_join", attrs: map[string]func(*hcl.Attribute) hcl.Diagnostics{
-				"retry_join":     setStrings(&s.ServerJoin.RetryJoin),
-				"retry_max":      setInt(&s.ServerJoin.RetryMax),
-				"retry_interval": setDuration(&s.ServerJoin.RetryInterval),
-			}}),
+		pending: map[string]string{
+			"default_scheduler_config": "block", "plan_rejection_tracker": "block", "search": "block",
+			"authoritative_region": "argument", "data_dir": "argument", "enabled_schedulers": "argument",
+			"encrypt": "argument", "node_gc_threshold": "argument", "job_gc_interval": "argument",
+			"job_gc_threshold": "argument", "eval_gc_threshold": "argument", "deployment_gc_threshold": "argument",
+			"heartbeat_grace": "argument", "min_heartbeat_ttl": "argument", "max_heartbeats_per_second": "argument",
+			"raft_protocol": "argument", "raft_multiplier": "argument", "redundancy_zone": "argument",
+			"rejoin_after_leave": "argument", "non_voting_server": "argument", "upgrade_version": "argument",
+			"license_path": "argument", "start_join": "argument",
 		},
+	}
+}
+
+func joinFields(j *ServerJoin) map[string]field {
+	return map[string]field{
+		"retry_join":     setStrings(&j.RetryJoin),
+		"retry_max":      setInt(&j.RetryMax),
+		"retry_interval": setDuration(&j.RetryInterval),
 	}
 }
 
 func clientSection(c *Client) section {
 	return section{
-		what: "client",
-		attrs: map[string]func(*hcl.Attribute) hcl.Diagnostics{
+		what: "the client block",
+		fields: map[string]field{
 			"enabled":    setBool(&c.Enabled),
 			"state_dir":  setString(&c.StateDir),
 			"alloc_dir":  setString(&c.AllocDir),
@@ -130,132 +109,85 @@ func clientSection(c *Client) section {
 			"node_class": setString(&c.NodeClass),
 			"node_pool":  setString(&c.NodePool),
 			"meta":       setStringMap(&c.Meta),
+			"reserved": block(func() section {
+				return section{what: "the reserved block", fields: map[string]field{
+					"cpu": setInt(&c.Reserved.CPU), "memory": setInt(&c.Reserved.MemoryMB), "disk": setInt(&c.Reserved.DiskMB),
+				}, pending: map[string]string{"reserved_ports": "argument", "cores": "argument"}}
+			}),
 		},
-		blocks: map[string]subBlock{
-			"meta": {decode: func(b *hcl.Block) hcl.Diagnostics {
-				attrs, diags := b.Body.JustAttributes()
-				for _, a := range sortedAttrs(attrs) {
-					if c.Meta == nil {
-						c.Meta = map[string]string{}
-					}
-					var s string
-					diags = append(diags, setString(&s)(a)...)
-					c.Meta[a.Name] = s
+		pending: map[string]string{
+			"options": "block", "chroot_env": "block", "host_volume": "block", "host_network": "block",
+			"server_join": "block", "artifact": "block", "template": "block", "drain_on_shutdown": "block",
+			"network_interface": "argument", "network_speed": "argument", "cpu_total_compute": "argument",
+			"memory_total_mb": "argument", "max_kill_timeout": "argument", "gc_interval": "argument",
+			"gc_disk_usage_threshold": "argument", "gc_inode_usage_threshold": "argument",
+			"gc_parallel_destroys": "argument", "gc_max_allocs": "argument", "no_host_uuid": "argument",
+			"cni_path": "argument", "cni_config_dir": "argument", "bridge_network_name": "argument",
+			"bridge_network_subnet": "argument", "min_dynamic_port": "argument", "max_dynamic_port": "argument",
+			"disable_remote_exec": "argument", "cgroup_parent": "argument",
+		},
+	}
+}
+
+// plugins reads one occurrence of `plugin`: `plugin "NAME" { ... }` (any
+// number of them, gathered into one occurrence by groups) or the object
+// form `plugin = { NAME = { ... } }` of JSON.
+func (d *decoder) plugins(c *Config, o occurrence) {
+	for _, body := range d.bodies(o) {
+		for _, g := range d.groups(body, false) {
+			for _, po := range g.occs {
+				if c.Plugins == nil {
+					c.Plugins = map[string]*Plugin{}
 				}
-				return diags
-			}},
-			"reserved": body(section{what: "reserved", attrs: map[string]func(*hcl.Attribute) hcl.Diagnostics{
-				"cpu": setInt(&c.Reserved.CPU), "memory": setInt(&c.Reserved.MemoryMB), "disk": setInt(&c.Reserved.DiskMB),
-			}}),
-		},
-	}
-}
-
-// decodePlugin reads plugin "NAME" { args = [...] config { ... } }.
-func decodePlugin(c *Config, b *hcl.Block) hcl.Diagnostics {
-	p := &Plugin{Name: b.Labels[0]}
-	if c.Plugins == nil {
-		c.Plugins = map[string]*Plugin{}
-	}
-	if _, dup := c.Plugins[p.Name]; dup {
-		r := b.LabelRanges[0]
-		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Duplicate plugin block",
-			Detail: fmt.Sprintf("Plugin %q is configured twice in this file.", p.Name), Subject: &r}}
-	}
-	c.Plugins[p.Name] = p
-	return section{
-		what:  "plugin",
-		attrs: map[string]func(*hcl.Attribute) hcl.Diagnostics{"args": setStrings(&p.Args)},
-		blocks: map[string]subBlock{"config": {decode: func(cb *hcl.Block) hcl.Diagnostics {
-			cfg, diags := freeForm(cb.Body)
-			p.Config = cfg
-			return diags
-		}}},
-	}.decode(b.Body)
-}
-
-// body is a block without labels decoded by s.
-func body(s section) subBlock {
-	return subBlock{decode: func(b *hcl.Block) hcl.Diagnostics { return s.decode(b.Body) }}
-}
-
-// value evaluates a (agent files have no variables or functions) and
-// converts it to ty, with an error at the value's place when it cannot.
-func value(a *hcl.Attribute, ty cty.Type) (cty.Value, hcl.Diagnostics) {
-	v, diags := a.Expr.Value(nil)
-	if diags.HasErrors() {
-		return cty.NilVal, diags
-	}
-	cv, err := convert.Convert(v, ty)
-	if err == nil && cv.IsNull() {
-		err = fmt.Errorf("a value is required")
-	}
-	if err != nil {
-		r := a.Expr.Range()
-		return cty.NilVal, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError,
-			Summary: fmt.Sprintf("Invalid value for %q", a.Name), Detail: err.Error() + ".", Subject: &r})
-	}
-	return cv, diags
-}
-
-func setInto(a *hcl.Attribute, ty cty.Type, dst interface{}) hcl.Diagnostics {
-	v, diags := value(a, ty)
-	if diags.HasErrors() {
-		return diags
-	}
-	if err := gocty.FromCtyValue(v, dst); err != nil {
-		r := a.Expr.Range()
-		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError,
-			Summary: fmt.Sprintf("Invalid value for %q", a.Name), Detail: err.Error() + ".", Subject: &r})
-	}
-	return diags
-}
-
-func setString(dst *string) func(*hcl.Attribute) hcl.Diagnostics {
-	return func(a *hcl.Attribute) hcl.Diagnostics { return setInto(a, cty.String, dst) }
-}
-
-func setInt(dst *int) func(*hcl.Attribute) hcl.Diagnostics {
-	return func(a *hcl.Attribute) hcl.Diagnostics { return setInto(a, cty.Number, dst) }
-}
-
-func setBool(dst *bool) func(*hcl.Attribute) hcl.Diagnostics {
-	return func(a *hcl.Attribute) hcl.Diagnostics { return setInto(a, cty.Bool, dst) }
-}
-
-func setStrings(dst *[]string) func(*hcl.Attribute) hcl.Diagnostics {
-	return func(a *hcl.Attribute) hcl.Diagnostics { return setInto(a, cty.List(cty.String), dst) }
-}
-
-func setStringMap(dst *map[string]string) func(*hcl.Attribute) hcl.Diagnostics {
-	return func(a *hcl.Attribute) hcl.Diagnostics {
-		var m map[string]string
-		diags := setInto(a, cty.Map(cty.String), &m)
-		if *dst == nil && len(m) > 0 {
-			*dst = map[string]string{}
+				if _, dup := c.Plugins[g.key]; dup {
+					d.errorf(po.pos, "Duplicate plugin block", "Plugin %q is configured twice in this file.", g.key)
+					continue
+				}
+				p := &Plugin{Name: g.key}
+				c.Plugins[g.key] = p
+				for _, pb := range d.bodies(po) {
+					d.section(section{what: fmt.Sprintf("plugin %q", g.key), fields: map[string]field{
+						"args":   setStrings(&p.Args),
+						"config": {decode: func(d *decoder, co occurrence) { d.pluginConfig(p, co) }},
+					}}, pb)
+				}
+			}
 		}
-		for k, v := range m {
-			(*dst)[k] = v
-		}
-		return diags
 	}
 }
 
-// setDuration reads a Go duration string such as "30s".
-func setDuration(dst *time.Duration) func(*hcl.Attribute) hcl.Diagnostics {
-	return func(a *hcl.Attribute) hcl.Diagnostics {
-		var s string
-		diags := setInto(a, cty.String, &s)
-		if diags.HasErrors() {
-			return diags
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			r := a.Expr.Range()
-			return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Invalid duration for %q", a.Name),
-				Detail: fmt.Sprintf("%q is not a duration; use a number with a unit, such as \"30s\".", s), Subject: &r})
-		}
-		*dst = d
-		return diags
+// pluginConfig decodes a plugin's free-form config block with HCL1's own
+// decoder into map[string]interface{}, so the plugin sees exactly what
+// Nomad would give it: numbers as int or float64, lists as
+// []interface{}, and every nested block or object (`volumes { ... }`,
+// `volumes = { ... }`, or a JSON object) as a []map[string]interface{}
+// holding one map per occurrence. Several config blocks merge.
+func (d *decoder) pluginConfig(p *Plugin, o occurrence) {
+	var node ast.Node
+	switch v := o.val.(type) {
+	case *ast.ObjectType, *ast.ObjectList:
+		node = v
+	default:
+		d.errorf(posOf(o.val), `Invalid value for "config"`, "a block ({ ... }) is required.")
+		return
 	}
+	if p.Config == nil {
+		p.Config = map[string]interface{}{}
+	}
+	err := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("%v", r)
+			}
+		}()
+		return hcl1.DecodeObject(&p.Config, node)
+	}()
+	if err == nil {
+		return
+	}
+	if pe, ok := err.(*hcl1parser.PosError); ok && pe.Pos.IsValid() {
+		d.errorf(pe.Pos, "Invalid plugin config", "%v.", pe.Err)
+		return
+	}
+	d.errorf(posOf(o.val), "Invalid plugin config", "%v.", err)
 }
