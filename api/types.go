@@ -66,3 +66,52 @@ const (
 
 // Ptr returns a pointer to v, for the pointer fields of the wire types.
 func Ptr[T any](v T) *T { return &v }
+
+// More of the job specification's types, for the job file parser.
+type (
+	Action                       = nomad.Action
+	ChangeScript                 = nomad.ChangeScript
+	CheckRestart                 = nomad.CheckRestart
+	Consul                       = nomad.Consul
+	ConsulConnect                = nomad.ConsulConnect
+	ConsulExposeConfig           = nomad.ConsulExposeConfig
+	ConsulExposePath             = nomad.ConsulExposePath
+	ConsulGateway                = nomad.ConsulGateway
+	ConsulGatewayBindAddress     = nomad.ConsulGatewayBindAddress
+	ConsulGatewayProxy           = nomad.ConsulGatewayProxy
+	ConsulGatewayTLSConfig       = nomad.ConsulGatewayTLSConfig
+	ConsulIngressConfigEntry     = nomad.ConsulIngressConfigEntry
+	ConsulIngressListener        = nomad.ConsulIngressListener
+	ConsulIngressService         = nomad.ConsulIngressService
+	ConsulLinkedService          = nomad.ConsulLinkedService
+	ConsulMeshConfigEntry        = nomad.ConsulMeshConfigEntry
+	ConsulMeshGateway            = nomad.ConsulMeshGateway
+	ConsulProxy                  = nomad.ConsulProxy
+	ConsulSidecarService         = nomad.ConsulSidecarService
+	ConsulTerminatingConfigEntry = nomad.ConsulTerminatingConfigEntry
+	ConsulTransparentProxy       = nomad.ConsulTransparentProxy
+	ConsulUpstream               = nomad.ConsulUpstream
+	CSIMountOptions              = nomad.CSIMountOptions
+	DNSConfig                    = nomad.DNSConfig
+	DisconnectStrategy           = nomad.DisconnectStrategy
+	DispatchPayloadConfig        = nomad.DispatchPayloadConfig
+	JobUIConfig                  = nomad.JobUIConfig
+	JobUILink                    = nomad.JobUILink
+	Multiregion                  = nomad.Multiregion
+	MultiregionRegion            = nomad.MultiregionRegion
+	MultiregionStrategy          = nomad.MultiregionStrategy
+	NUMAResource                 = nomad.NUMAResource
+	ParameterizedJobConfig       = nomad.ParameterizedJobConfig
+	ScalingPolicy                = nomad.ScalingPolicy
+	ServiceCheck                 = nomad.ServiceCheck
+	SidecarTask                  = nomad.SidecarTask
+	SpreadTarget                 = nomad.SpreadTarget
+	TaskArtifact                 = nomad.TaskArtifact
+	TaskCSIPluginConfig          = nomad.TaskCSIPluginConfig
+	TaskLifecycle                = nomad.TaskLifecycle
+	Vault                        = nomad.Vault
+	VolumeMount                  = nomad.VolumeMount
+	VolumeRequest                = nomad.VolumeRequest
+	WaitConfig                   = nomad.WaitConfig
+	WorkloadIdentity             = nomad.WorkloadIdentity
+)
