@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/droverhq/drover/agent/jobconv"
 	"github.com/droverhq/drover/api"
@@ -84,6 +85,10 @@ func (h *HTTPServer) jobsRegister(w http.ResponseWriter, r *http.Request) (any, 
 	job.Canonicalize()
 	if err := job.Validate(); err != nil {
 		return nil, errorf(http.StatusBadRequest, "job validation failed:\n%v", err)
+	}
+	if missing := job.UnsupportedFeatures(); len(missing) > 0 {
+		// Refuse rather than run less than the user asked for.
+		return nil, errorf(http.StatusBadRequest, "Drover cannot run these parts of the job yet:\n* %s", strings.Join(missing, "\n* "))
 	}
 	if req.EnforceIndex {
 		existing, err := h.srv.State().Snapshot().JobByID(job.Namespace, job.ID)

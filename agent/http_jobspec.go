@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/droverhq/drover/agent/jobconv"
 	"github.com/droverhq/drover/api"
@@ -103,6 +104,9 @@ func (h *HTTPServer) validateJob(w http.ResponseWriter, r *http.Request) (any, e
 			resp.ValidationErrors = []string{err.Error()}
 		}
 		return resp, nil
+	}
+	if missing := job.UnsupportedFeatures(); len(missing) > 0 {
+		resp.Warnings = "Drover cannot run these parts of the job yet, so registering it will be refused:\n* " + strings.Join(missing, "\n* ")
 	}
 	return resp, nil
 }

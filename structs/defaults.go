@@ -88,6 +88,15 @@ func (j *Job) Canonicalize() {
 		j.Name = j.ID
 	}
 	canonicalizeConstraints(j.Constraints)
+	canonicalizeAffinities(j.Affinities)
+	canonicalizeSpreads(j.Spreads)
+	j.Periodic.canonicalize()
+	j.ParameterizedJob.canonicalize()
+	if j.Type == JobTypeBatch || j.Type == JobTypeSysbatch {
+		// Nomad ignores rather than rejects an update block on jobs
+		// without deployments, since older versions accepted it.
+		j.Update = nil
+	}
 	for _, tg := range j.TaskGroups {
 		tg.canonicalize(j)
 	}
@@ -107,13 +116,36 @@ func (tg *TaskGroup) canonicalize(j *Job) {
 	if tg.EphemeralDisk.SizeMB == 0 {
 		tg.EphemeralDisk.SizeMB = DefaultEphemeralDisk
 	}
+	if (j.Type == JobTypeSystem || j.Type == JobTypeSysbatch) && tg.Count == 0 {
+		// One allocation per feasible node: the count is not a choice.
+		tg.Count = 1
+	}
+	tg.canonicalizeStrategies(j)
 	canonicalizeConstraints(tg.Constraints)
+	canonicalizeAffinities(tg.Affinities)
+	canonicalizeSpreads(tg.Spreads)
+	for _, n := range tg.Networks {
+		n.canonicalize()
+	}
+	for name, v := range tg.Volumes {
+		if v != nil && v.Name == "" {
+			v.Name = name
+		}
+	}
+	for _, s := range tg.Services {
+		s.canonicalize(j, tg, nil)
+	}
+	tg.Consul.canonicalize()
+	tg.Disconnect.canonicalize()
+	if tg.Scaling != nil && tg.Scaling.Type == "" {
+		tg.Scaling.Type = ScalingPolicyTypeHorizontal
+	}
 	for _, t := range tg.Tasks {
-		t.canonicalize(tg)
+		t.canonicalize(j, tg)
 	}
 }
 
-func (t *Task) canonicalize(tg *TaskGroup) {
+func (t *Task) canonicalize(j *Job, tg *TaskGroup) {
 	if t == nil {
 		return
 	}
@@ -144,6 +176,8 @@ func (t *Task) canonicalize(tg *TaskGroup) {
 		t.LogConfig.MaxFileSizeMB = DefaultLogMaxFileSizeMB
 	}
 	canonicalizeConstraints(t.Constraints)
+	canonicalizeAffinities(t.Affinities)
+	t.canonicalizeBlocks(j, tg)
 }
 
 // canonicalize fills a policy's mode, the one field whose zero value is

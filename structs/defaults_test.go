@@ -26,7 +26,7 @@ func bareJob(typ string) *Job {
 
 func canonicalJob(typ string, rp *RestartPolicy) *Job {
 	taskRP := *rp
-	return &Job{
+	j := &Job{
 		ID:          "web",
 		Name:        "web",
 		Namespace:   "default",
@@ -50,6 +50,13 @@ func canonicalJob(typ string, rp *RestartPolicy) *Job {
 			}},
 		}},
 	}
+	tg := j.TaskGroups[0]
+	tg.ReschedulePolicy = DefaultReschedulePolicy(typ)
+	if typ == JobTypeService {
+		tg.Update = DefaultUpdateStrategy()
+		tg.Migrate = DefaultMigrateStrategy()
+	}
+	return j
 }
 
 func TestCanonicalizeDefaultsPerType(t *testing.T) {
@@ -117,7 +124,7 @@ func TestCanonicalizeKeepsUserValues(t *testing.T) {
 		t.Fatalf("disk changed: %+v", tg.EphemeralDisk)
 	}
 	cores := tg.Tasks[0]
-	if *cores.Resources != (Resources{Cores: 2, MemoryMB: 64}) {
+	if !reflect.DeepEqual(*cores.Resources, Resources{Cores: 2, MemoryMB: 64}) {
 		t.Fatalf("a cores task got a CPU share: %+v", cores.Resources)
 	}
 	if *cores.RestartPolicy != *taskRP || cores.KillTimeout != 0 || *cores.LogConfig != (LogConfig{MaxFiles: 1, MaxFileSizeMB: 2}) {

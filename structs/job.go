@@ -228,6 +228,8 @@ type RestartPolicy struct {
 	Interval time.Duration
 	Delay    time.Duration
 	Mode     string
+	// RenderTemplates re-renders the task's templates on restart.
+	RenderTemplates bool
 }
 
 // EphemeralDisk is the scratch space an allocation reserves.

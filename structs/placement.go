@@ -26,32 +26,3 @@ type SpreadTarget struct {
 	Value   string
 	Percent uint8
 }
-
-func copyAffinities(as []*Affinity) []*Affinity {
-	if as == nil {
-		return nil
-	}
-	out := make([]*Affinity, len(as))
-	for i, a := range as {
-		c := *a
-		out[i] = &c
-	}
-	return out
-}
-
-func copySpreads(ss []*Spread) []*Spread {
-	if ss == nil {
-		return nil
-	}
-	out := make([]*Spread, len(ss))
-	for i, s := range ss {
-		c := *s
-		c.SpreadTarget = make([]*SpreadTarget, len(s.SpreadTarget))
-		for j, t := range s.SpreadTarget {
-			tc := *t
-			c.SpreadTarget[j] = &tc
-		}
-		out[i] = &c
-	}
-	return out
-}

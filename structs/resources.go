@@ -19,15 +19,15 @@ type Resources struct {
 	MemoryMB    int
 	MemoryMaxMB int
 	DiskMB      int
+	SecretsMB   int
+	Networks    []*NetworkResource
+	Devices     []*RequestedDevice
+	NUMA        *NUMAResource
 }
 
-// Copy returns a copy.
+// Copy returns a deep copy.
 func (r *Resources) Copy() *Resources {
-	if r == nil {
-		return nil
-	}
-	c := *r
-	return &c
+	return deepCopy(r)
 }
 
 // AllocatedResources is what the scheduler reserved for an allocation.

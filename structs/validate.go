@@ -97,11 +97,9 @@ func (j *Job) Validate() error {
 		p.addf("Missing job region")
 	}
 	switch j.Type {
-	case JobTypeService, JobTypeBatch:
+	case JobTypeService, JobTypeBatch, JobTypeSystem, JobTypeSysbatch:
 	case "":
 		p.addf("Missing job type")
-	case JobTypeSystem, JobTypeSysbatch:
-		p.addf("job type %q is not supported by Drover yet", j.Type)
 	default:
 		p.addf("Invalid job type: %q", j.Type)
 	}
@@ -118,6 +116,9 @@ func (j *Job) Validate() error {
 		}
 	}
 	p.constraints(j.Constraints, constraintAtJob)
+	p.affinities(j.Affinities)
+	p.spreads(j.Spreads)
+	p.jobBlocks(j)
 
 	if len(j.TaskGroups) == 0 {
 		p.addf("Missing job task groups")
@@ -137,7 +138,7 @@ func (j *Job) Validate() error {
 		} else {
 			seen[tg.Name] = i
 		}
-		p.nest(prefix, tg.validate())
+		p.nest(prefix, tg.validate(j))
 	}
 	if len(p) == 0 {
 		return nil
@@ -145,7 +146,7 @@ func (j *Job) Validate() error {
 	return &ValidationError{Problems: p}
 }
 
-func (tg *TaskGroup) validate() problems {
+func (tg *TaskGroup) validate(j *Job) problems {
 	var p problems
 	if tg.Count < 0 {
 		p.addf("Task group count can't be negative")
@@ -164,6 +165,8 @@ func (tg *TaskGroup) validate() problems {
 	} else if tg.EphemeralDisk.SizeMB < 1 {
 		p.addf("Ephemeral disk size must be at least 1 MB; got %d", tg.EphemeralDisk.SizeMB)
 	}
+
+	ports := p.groupBlocks(j, tg)
 
 	seen := make(map[string]int, len(tg.Tasks))
 	leaders := 0
@@ -184,7 +187,9 @@ func (tg *TaskGroup) validate() problems {
 		if t.Leader {
 			leaders++
 		}
-		p.nest(prefix, t.validate(tg.EphemeralDisk))
+		tp := t.validate(tg.EphemeralDisk)
+		tp.taskBlocks(j, tg, t, ports)
+		p.nest(prefix, tp)
 	}
 	if leaders > 1 {
 		p.addf("Only one task may be marked as leader")

@@ -19,7 +19,7 @@ func validJob() *Job {
 }
 
 func TestValidateAcceptsValidJobs(t *testing.T) {
-	for _, typ := range []string{JobTypeService, JobTypeBatch} {
+	for _, typ := range []string{JobTypeService, JobTypeBatch, JobTypeSystem, JobTypeSysbatch} {
 		j := bareJob(typ)
 		j.Canonicalize()
 		if err := j.Validate(); err != nil {
@@ -47,8 +47,6 @@ func TestValidateRules(t *testing.T) {
 		{"missing region", func(j *Job) { j.Region = "" }, "Missing job region"},
 		{"missing type", func(j *Job) { j.Type = "" }, "Missing job type"},
 		{"bad type", func(j *Job) { j.Type = "cron" }, `Invalid job type: "cron"`},
-		{"system", func(j *Job) { j.Type = JobTypeSystem }, `job type "system" is not supported by Drover yet`},
-		{"sysbatch", func(j *Job) { j.Type = JobTypeSysbatch }, `job type "sysbatch" is not supported by Drover yet`},
 		{"priority low", func(j *Job) { j.Priority = 0 }, "Job priority must be between [1, 100]; got 0"},
 		{"priority high", func(j *Job) { j.Priority = 101 }, "Job priority must be between [1, 100]; got 101"},
 		{"no datacenters", func(j *Job) { j.Datacenters = nil }, "Missing job datacenters"},
@@ -148,7 +146,8 @@ func TestValidateReportsAllProblems(t *testing.T) {
 	j := validJob()
 	j.ID = ""
 	j.Priority = 0
-	j.Type = JobTypeSystem
+	j.Type = JobTypeBatch // keeps the service update block and reschedule policy
+	j.TaskGroups[0].ReschedulePolicy.MaxDelay = 0
 	j.TaskGroups[0].Tasks[0].Driver = ""
 	j.TaskGroups[0].Tasks[1].Resources.MemoryMB = 1
 	err := j.Validate()
@@ -158,8 +157,9 @@ func TestValidateReportsAllProblems(t *testing.T) {
 	}
 	want := []string{
 		"Missing job ID",
-		`job type "system" is not supported by Drover yet`,
 		"Job priority must be between [1, 100]; got 0",
+		`Task group "app": Job type "batch" does not allow update block`,
+		`Task group "app": Reschedule policy: Max Delay cannot be less than Delay 30s (got 0s)`,
 		`Task group "app": Task "server": Missing driver`,
 		`Task group "app": Task "sidecar": Resources: Minimum MemoryMB value is 10; got 1`,
 	}

@@ -2,19 +2,22 @@
 // SPDX-License-Identifier: MPL-2.0
 
 // Package jobconv converts jobs between the wire form (api.Job, Nomad's JSON
-// shape, all pointers) and Drover's internal model (structs.Job, all
-// values). It is the one place where the HTTP layer's input becomes
-// something the server can store, so it is also where fields Drover cannot
-// run yet are refused instead of dropped.
+// shape, all pointers) and Drover's internal model (structs.Job, values).
+// It is the one place where the HTTP layer's input becomes something the
+// server can store, so it is also where the few wire fields Drover will not
+// hold (multiregion and other Enterprise features) are refused instead of
+// dropped.
+//
+// structs mirrors the wire types field for field, by name, so conversion
+// is done by a name-driven walk (mapping.go) rather than by hand: a field
+// added to both sides converts without code, and a test fails for any wire
+// field that has no counterpart and is not explicitly refused or folded.
 package jobconv
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"reflect"
-	"slices"
 
 	"github.com/droverhq/drover/api"
 	"github.com/droverhq/drover/structs"
@@ -22,14 +25,15 @@ import (
 
 // APIJobToStructs converts a submitted job to the internal model.
 //
-// The input is not modified. A copy is first canonicalised with the API
-// client's own Canonicalize, so every client-side default is exactly
-// Nomad's. Fields that structs cannot hold are refused with an
+// The input is not modified. A deep copy is first canonicalised with the
+// API client's own Canonicalize, so every client-side default is exactly
+// Nomad's. Refused fields (see unsupported.go) fail with an
 // *UnsupportedError naming each one, unless they only carry what
 // Canonicalize fills in anyway.
 //
 // The result still needs the server-side defaults and checks: call its
-// Canonicalize and Validate before storing it.
+// Canonicalize and Validate before storing it, and UnsupportedFeatures
+// before registering it.
 func APIJobToStructs(job *api.Job) (*structs.Job, error) {
 	if job == nil {
 		return nil, errors.New("convert job: job is null")
@@ -37,48 +41,36 @@ func APIJobToStructs(job *api.Job) (*structs.Job, error) {
 	if err := checkNulls(job); err != nil {
 		return nil, fmt.Errorf("convert job: %w", err)
 	}
-	full, err := copyJob(job)
-	if err != nil {
-		return nil, fmt.Errorf("convert job: %w", err)
-	}
-	bare, err := copyJob(job)
-	if err != nil {
-		return nil, fmt.Errorf("convert job: %w", err)
-	}
-	stripUnsupported(bare)
+	full := copyJob(job)
+	bare := copyJob(full)
+	stripRefused(reflect.ValueOf(bare))
 	full.Canonicalize()
 	bare.Canonicalize()
-	if paths := unsupportedPaths(full, bare); len(paths) > 0 {
+	if paths := refusedPaths(full, bare); len(paths) > 0 {
 		return nil, &UnsupportedError{Paths: paths}
 	}
-
-	out := &structs.Job{
-		ID:                *full.ID,
-		ParentID:          *full.ParentID,
-		Name:              *full.Name,
-		Namespace:         *full.Namespace,
-		Region:            *full.Region,
-		Type:              *full.Type,
-		Priority:          *full.Priority,
-		AllAtOnce:         *full.AllAtOnce,
-		Datacenters:       slices.Clone(full.Datacenters),
-		NodePool:          *full.NodePool,
-		Constraints:       constraints(full.Constraints),
-		Meta:              maps.Clone(full.Meta),
-		Stop:              *full.Stop,
-		Status:            *full.Status,
-		StatusDescription: *full.StatusDescription,
-		Stable:            *full.Stable,
-		Version:           *full.Version,
-		SubmitTime:        deref(full.SubmitTime),
-		CreateIndex:       *full.CreateIndex,
-		ModifyIndex:       *full.ModifyIndex,
-		JobModifyIndex:    *full.JobModifyIndex,
-	}
-	for i, tg := range full.TaskGroups {
-		out.TaskGroups = append(out.TaskGroups, group(tg, job.TaskGroups[i]))
+	out := new(structs.Job)
+	if err := convert(reflect.ValueOf(out).Elem(), reflect.ValueOf(full).Elem(), ""); err != nil {
+		return nil, fmt.Errorf("convert job: %w", err)
 	}
 	return out, nil
+}
+
+// StructsJobToAPI converts a stored job back to the wire form, for callers
+// that hold a structs.Job but talk api types (job inspect, plan diffs, the
+// CLI's tests). It is the inverse of APIJobToStructs for every field.
+func StructsJobToAPI(j *structs.Job) *api.Job {
+	if j == nil {
+		return nil
+	}
+	out := new(api.Job)
+	if err := convert(reflect.ValueOf(out).Elem(), reflect.ValueOf(j).Elem(), ""); err != nil {
+		// Every structs field has a wire counterpart of the same kind, which
+		// TestFieldsClassified enforces; a failure here is a programming
+		// error in the model, not bad input.
+		panic(fmt.Sprintf("jobconv: structs and api types diverged: %v", err))
+	}
+	return out
 }
 
 // checkNulls rejects null entries in lists and maps ("TaskGroups": [null],
@@ -120,6 +112,9 @@ func walkElem(e reflect.Value, path string, errs *[]error) {
 		*errs = append(*errs, fmt.Errorf("%s: null entry", path))
 		return
 	}
+	if e.Kind() == reflect.Interface {
+		return // free-form values
+	}
 	walkNulls(e, path, errs)
 }
 
@@ -130,118 +125,51 @@ func joinPath(path, name string) string {
 	return path + "." + name
 }
 
-// copyJob deep-copies a job through JSON, the form it arrived in, so that
-// Canonicalize (which writes through every nested pointer) leaves the
-// caller's job alone. It also applies the log block's deprecated "Enabled"
-// flag, which Canonicalize would otherwise shadow with Disabled=false.
-func copyJob(j *api.Job) (*api.Job, error) {
-	buf, err := json.Marshal(j)
-	if err != nil {
-		return nil, fmt.Errorf("copy job: %w", err)
+// copyJob deep-copies a job, so that Canonicalize (which writes through
+// every nested pointer) leaves the caller's job alone; free-form values
+// keep their Go types. It then folds deprecated wire fields into their
+// current form, which Canonicalize would otherwise shadow.
+func copyJob(j *api.Job) *api.Job {
+	c := new(api.Job)
+	copyValue(reflect.ValueOf(c).Elem(), reflect.ValueOf(j).Elem())
+	foldDeprecated(c)
+	return c
+}
+
+func foldDeprecated(j *api.Job) {
+	if j.Multiregion != nil && len(j.Multiregion.Regions) == 0 {
+		// Nomad treats a multiregion block without regions as absent.
+		j.Multiregion = nil
 	}
-	var c api.Job
-	if err := json.Unmarshal(buf, &c); err != nil {
-		return nil, fmt.Errorf("copy job: %w", err)
-	}
-	for _, tg := range c.TaskGroups {
+	for _, tg := range j.TaskGroups {
+		foldServices(tg.Services)
 		for _, t := range tg.Tasks {
+			foldServices(t.Services)
 			if lc := t.LogConfig; lc != nil && lc.Disabled == nil && lc.Enabled != nil {
 				lc.Disabled = api.Ptr(!*lc.Enabled)
 			}
+			if lc := t.LogConfig; lc != nil {
+				lc.Enabled = nil
+			}
 		}
-	}
-	return &c, nil
-}
-
-// group converts a canonical group. orig is the submitted group, whose task
-// configs are taken as they were: the JSON copy would turn their integers
-// into floats.
-func group(tg, orig *api.TaskGroup) *structs.TaskGroup {
-	out := &structs.TaskGroup{
-		Name:          *tg.Name,
-		Count:         *tg.Count,
-		Constraints:   constraints(tg.Constraints),
-		RestartPolicy: restartPolicy(tg.RestartPolicy),
-		Meta:          maps.Clone(tg.Meta),
-	}
-	if d := tg.EphemeralDisk; d != nil {
-		out.EphemeralDisk = &structs.EphemeralDisk{
-			Sticky:  deref(d.Sticky),
-			SizeMB:  deref(d.SizeMB),
-			Migrate: deref(d.Migrate),
-		}
-	}
-	for i, t := range tg.Tasks {
-		out.Tasks = append(out.Tasks, task(t, orig.Tasks[i].Config))
-	}
-	return out
-}
-
-func task(t *api.Task, config map[string]any) *structs.Task {
-	out := &structs.Task{
-		Name:          t.Name,
-		Driver:        t.Driver,
-		User:          t.User,
-		Config:        maps.Clone(config),
-		Env:           maps.Clone(t.Env),
-		Constraints:   constraints(t.Constraints),
-		RestartPolicy: restartPolicy(t.RestartPolicy),
-		Meta:          maps.Clone(t.Meta),
-		KillTimeout:   deref(t.KillTimeout),
-		KillSignal:    t.KillSignal,
-		Leader:        t.Leader,
-	}
-	if r := t.Resources; r != nil {
-		out.Resources = &structs.Resources{
-			CPU:         deref(r.CPU),
-			Cores:       deref(r.Cores),
-			MemoryMB:    deref(r.MemoryMB),
-			MemoryMaxMB: deref(r.MemoryMaxMB),
-			DiskMB:      deref(r.DiskMB),
-		}
-	}
-	if lc := t.LogConfig; lc != nil {
-		out.LogConfig = &structs.LogConfig{
-			MaxFiles:      deref(lc.MaxFiles),
-			MaxFileSizeMB: deref(lc.MaxFileSizeMB),
-			Disabled:      deref(lc.Disabled),
-		}
-	}
-	return out
-}
-
-func restartPolicy(rp *api.RestartPolicy) *structs.RestartPolicy {
-	if rp == nil {
-		return nil
-	}
-	return &structs.RestartPolicy{
-		Attempts: deref(rp.Attempts),
-		Interval: deref(rp.Interval),
-		Delay:    deref(rp.Delay),
-		Mode:     deref(rp.Mode),
 	}
 }
 
-func constraints(cs []*api.Constraint) []*structs.Constraint {
-	if cs == nil {
-		return nil
-	}
-	out := make([]*structs.Constraint, 0, len(cs))
-	for _, c := range cs {
-		if c == nil {
-			// A null entry constrains nothing.
+// foldServices moves a connect proxy's deprecated expose forms
+// (ExposeConfig, Path) into Expose.Paths.
+func foldServices(ss []*api.Service) {
+	for _, s := range ss {
+		if s.Connect == nil || s.Connect.SidecarService == nil || s.Connect.SidecarService.Proxy == nil {
 			continue
 		}
-		out = append(out, &structs.Constraint{LTarget: c.LTarget, RTarget: c.RTarget, Operand: c.Operand})
+		p := s.Connect.SidecarService.Proxy
+		if p.Expose == nil {
+			p.Expose = p.ExposeConfig
+		}
+		p.ExposeConfig = nil
+		if e := p.Expose; e != nil {
+			e.Paths = append(e.Paths, e.Path...)
+			e.Path = nil
+		}
 	}
-	return out
-}
-
-// deref returns *p, or the zero value for a nil p.
-func deref[T any](p *T) T {
-	if p == nil {
-		var zero T
-		return zero
-	}
-	return *p
 }
