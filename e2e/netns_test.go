@@ -88,7 +88,13 @@ func (c *netCluster) addHost() *netHost {
 	}
 	in := fmt.Sprintf("drv%si%d", c.id, i)
 	mustRun(t, "ip", "netns", "add", h.name)
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", h.name).Run() })
+	t.Cleanup(func() {
+		// Driver plugins and tasks outlive their agent by design: end
+		// everything still running in the namespace before deleting it.
+		killNamespace(h.name)
+		_ = exec.Command("ip", "netns", "del", h.name).Run()
+		_ = exec.Command("ip", "link", "del", h.vethOut).Run()
+	})
 	mustRun(t, "ip", "link", "add", h.vethOut, "type", "veth", "peer", "name", in)
 	mustRun(t, "ip", "link", "set", in, "netns", h.name)
 	mustRun(t, "ip", "link", "set", h.vethOut, "master", c.bridge)
@@ -98,6 +104,25 @@ func (c *netCluster) addHost() *netHost {
 	mustRun(t, "ip", "netns", "exec", h.name, "ip", "link", "set", in, "up")
 	c.hosts = append(c.hosts, h)
 	return h
+}
+
+// killNamespace SIGKILLs every process in the namespace and waits until
+// none is left.
+func killNamespace(name string) {
+	for i := 0; i < 50; i++ {
+		out, _ := exec.Command("ip", "netns", "pids", name).Output()
+		pids := strings.Fields(string(out))
+		if len(pids) == 0 {
+			return
+		}
+		for _, p := range pids {
+			var pid int
+			if _, err := fmt.Sscan(p, &pid); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // start runs `drover agent -config <conf>` in the host's namespace. conf is
