@@ -41,6 +41,13 @@ type compiledGroup struct {
 	distinct []*constraint // group- and task-level distinct constraints
 	drivers  []string
 	ask      structs.ComparableResources
+
+	// Scoring preferences: the job's and the group's spreads, and the
+	// job's, the group's and its tasks' affinities (see spread.go and
+	// affinity.go).
+	spreads    []*compiledSpread
+	affinities []compiledAffinity
+	affTotal   float64 // sum of |weight| over affinities
 }
 
 // compileJob compiles every constraint of job; the error names the first
@@ -62,6 +69,9 @@ func compileJob(job *structs.Job) (*compiledJob, error) {
 			if t.Driver != "" && !slices.Contains(cg.drivers, t.Driver) {
 				cg.drivers = append(cg.drivers, t.Driver)
 			}
+		}
+		if err := cg.compilePreferences(job, tg); err != nil {
+			return nil, fmt.Errorf("group %q: %w", tg.Name, err)
 		}
 		cj.groups[tg.Name] = cg
 	}

@@ -19,12 +19,16 @@ import (
 )
 
 // memState is a State held in maps. clone gives an independent snapshot.
+// Nodes come back ordered by ID, as the state store's ID index yields them;
+// the ordered list is kept until the next node change, so a benchmark
+// times the scheduler rather than this fake's sorting.
 type memState struct {
-	index  uint64
-	nodes  map[string]*structs.Node
-	jobs   map[structs.NamespacedID]*structs.Job
-	allocs map[string]*structs.Allocation
-	byNode map[string]map[string]*structs.Allocation
+	index     uint64
+	nodes     map[string]*structs.Node
+	nodesByID []*structs.Node // cache of Nodes(), nil when stale
+	jobs      map[structs.NamespacedID]*structs.Job
+	allocs    map[string]*structs.Allocation
+	byNode    map[string]map[string]*structs.Allocation
 }
 
 func newMemState() *memState {
@@ -51,7 +55,7 @@ func (s *memState) clone() *memState {
 	return c
 }
 
-func (s *memState) upsertNode(n *structs.Node) { s.index++; s.nodes[n.ID] = n }
+func (s *memState) upsertNode(n *structs.Node) { s.index++; s.nodes[n.ID] = n; s.nodesByID = nil }
 func (s *memState) upsertJob(j *structs.Job) {
 	s.index++
 	if j.Namespace == "" {
@@ -73,9 +77,11 @@ func (s *memState) upsertAlloc(a *structs.Allocation) {
 }
 
 func (s *memState) Nodes() ([]*structs.Node, error) {
-	out := slices.Collect(maps.Values(s.nodes))
-	slices.SortFunc(out, func(a, b *structs.Node) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
+	if s.nodesByID == nil {
+		s.nodesByID = slices.Collect(maps.Values(s.nodes))
+		slices.SortFunc(s.nodesByID, func(a, b *structs.Node) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return slices.Clone(s.nodesByID), nil
 }
 func (s *memState) NodeByID(id string) (*structs.Node, error) { return s.nodes[id], nil }
 func (s *memState) JobByID(ns, id string) (*structs.Job, error) {

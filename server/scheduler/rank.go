@@ -6,22 +6,50 @@ package scheduler
 // This file chooses nodes for new allocations. A placer is built once per
 // plan attempt: it lists nodes once, applies the node-level filters once per
 // node and the group-level filters once per node and group, and loads each
-// candidate node's used resources once. Within a group every feasible node
-// sits in a max-heap by score; a placement only changes the score of the
-// node it lands on, so each placement costs O(log nodes) instead of a rescan.
+// candidate node's used resources once.
 //
-// Score of a node for an allocation of group g (higher is better):
+// Score of a node for one more allocation of group g. Each component is
+// one of Nomad's, in Nomad's range:
 //
-//	binpack   = (20 - (10^freeCPU + 10^freeMem)) / 18
-//	antiAff   = min(1, allocsOfGOnNode / g.Count)
-//	penalty   = 0.2 if an allocation of the job failed on the node in the last hour
-//	score     = binpack - antiAff - penalty
+//	binpack   = (20 - (10^freeCPU + 10^freeMem)) / 18              0..1
+//	antiAff   = -min(1, allocsOfGOnNode / g.Count)                 -1..0
+//	penalty   = -1 if an allocation of the job failed on the node
+//	            in the last hour, else 0
+//	affinity  = Σ weights of matching affinities / Σ |weights|    -1..1
+//	spread    = Σ weight·boost / Σ weight over g's spreads         -1..1
+//	            (see spread.go)
+//	normalized-score = (binpack + antiAff + penalty + affinity + spread) / n
+//
+// n counts the components that apply to the group: binpack and antiAff
+// always, penalty when some node of the job has a recent failure, affinity
+// when g has affinities, spread when it has spreads. Nomad averages the
+// components that are non-zero on each node instead; doing so per node
+// would make a node's first allocation of g (which adds a tiny antiAff)
+// drop its average, so big groups would spread over empty nodes instead of
+// packing. With one n per group, ranking by the average is ranking by the
+// sum, and the sum splits into a node part (binpack, antiAff, penalty,
+// affinity), which changes only when a placement lands on the node, and
+// the spread part, which changes for every node sharing a value.
 //
 // freeCPU and freeMem are the fractions of the node's capacity still free
 // after the placement (0..1). binpack is 1 for a node the allocation fills
 // exactly and 0 for an empty, infinitely large one; the powers of ten make a
 // node that is nearly full in both dimensions beat one that is full in only
 // one. Ties go to the lowest node ID, so the same input gives the same plan.
+//
+// Ranking without recomputing every node per placement: the feasible nodes
+// are split into buckets of nodes with the same spread slots (one bucket
+// when g has no spread). Within a bucket the spread part is the same for
+// all nodes, so each bucket keeps its nodes in a max-heap by node part.
+// Choosing a node looks at the top of each bucket and adds the bucket's
+// spread score (O(spreads) from the per-slot counts): O(buckets) per
+// placement, plus O(log nodes) to put the chosen node back with its new
+// node part. Counts per slot are bumped by each placement in the plan, so
+// nothing is ever recounted. With 12 racks that is 12 heap tops per
+// placement instead of Nomad's rescoring of every node (which also counts
+// allocations per value for each of them). Spreading over a value unique
+// per node (node ID) degrades to one bucket per node: O(nodes) per
+// placement, still without recounting.
 
 import (
 	"math"
@@ -32,7 +60,7 @@ import (
 
 // Scoring knobs; see the file comment.
 const (
-	reschedulePenalty   = 0.2
+	reschedulePenalty   = 1
 	recentFailureWindow = time.Hour
 )
 
@@ -62,6 +90,8 @@ type placer struct {
 	nodesInPool    int
 	nodesAvailable map[string]int
 	jobFiltered    map[string]int // job-level constraint filters
+
+	anyRecentFailure bool // some node has recentFailure: the penalty component applies
 
 	freed       map[string]structs.ComparableResources // resources this plan's stops free, by node ID
 	groupCounts map[string][]int32                     // live allocations per group and node index
@@ -131,6 +161,7 @@ func (p *placer) setExisting(allocs []*structs.Allocation, stopped map[string]bo
 		}
 		if a.ClientStatus == structs.AllocClientStatusFailed && p.now.Sub(time.Unix(0, a.ModifyTime)) < recentFailureWindow {
 			p.nodes[i].recentFailure = true
+			p.anyRecentFailure = true
 		}
 		if !isLive(a) {
 			continue
@@ -250,20 +281,45 @@ func (p *placer) distinctOne(c *constraint, onNode int32, n *structs.Node) bool 
 	return p.propCounts[c][v] < c.limit
 }
 
+// nodeScore is the node part of a node's score for one more allocation of
+// a group; see the file comment.
+type nodeScore struct {
+	binpack, antiAff, penalty, affinity float64
+}
+
+func (s nodeScore) sum() float64 { return s.binpack + s.antiAff + s.penalty + s.affinity }
+
 // score rates node i for one more allocation of cg; see the file comment.
-func (p *placer) score(cg *compiledGroup, i int) (binpack, total float64) {
+func (p *placer) score(cg *compiledGroup, i int) nodeScore {
 	ns := &p.nodes[i]
 	freeCPU := freeFraction(ns.capacity.CPU, ns.used.CPU+cg.ask.CPU)
 	freeMem := freeFraction(ns.capacity.MemoryMB, ns.used.MemoryMB+cg.ask.MemoryMB)
-	binpack = (20 - (math.Pow(10, freeCPU) + math.Pow(10, freeMem))) / 18
-	total = binpack
+	s := nodeScore{binpack: (20 - (math.Pow(10, freeCPU) + math.Pow(10, freeMem))) / 18}
 	if c := p.groupCountsOf(cg.tg.Name)[i]; c > 0 {
-		total -= min(1, float64(c)/float64(max(cg.tg.Count, 1)))
+		s.antiAff = -min(1, float64(c)/float64(max(cg.tg.Count, 1)))
 	}
 	if ns.recentFailure {
-		total -= reschedulePenalty
+		s.penalty = -reschedulePenalty
 	}
-	return binpack, total
+	if len(cg.affinities) > 0 {
+		s.affinity = cg.affinityScore(ns.node)
+	}
+	return s
+}
+
+// components is n of the file comment for cg.
+func (p *placer) components(cg *compiledGroup) float64 {
+	n := 2.0
+	if p.anyRecentFailure {
+		n++
+	}
+	if len(cg.affinities) > 0 {
+		n++
+	}
+	if len(cg.spreads) > 0 {
+		n++
+	}
+	return n
 }
 
 func freeFraction(capacity, used int64) float64 {
@@ -272,6 +328,102 @@ func freeFraction(capacity, used int64) float64 {
 	}
 	f := 1 - float64(used)/float64(capacity)
 	return min(1, max(0, f))
+}
+
+// ranking holds a group's candidate nodes in buckets of equal spread
+// slots, each a max-heap by node part; see the file comment.
+type ranking struct {
+	p      *placer
+	cg     *compiledGroup
+	spread *spreadState // nil when the group has no spread
+	heaps  []rankHeap   // by bucket
+	active []int32      // buckets that may still hold nodes
+}
+
+func newRanking(p *placer, cg *compiledGroup, spread *spreadState) *ranking {
+	r := &ranking{p: p, cg: cg, spread: spread}
+	nb := 1
+	if spread != nil {
+		nb = len(spread.buckets)
+	}
+	r.heaps = make([]rankHeap, nb)
+	for b := range r.heaps {
+		r.heaps[b].nodes = p.nodes
+	}
+	return r
+}
+
+func (r *ranking) bucket(i int) int32 {
+	if r.spread == nil {
+		return 0
+	}
+	return r.spread.nodeBucket[i]
+}
+
+// add puts node i in its bucket (before init).
+func (r *ranking) add(i int) {
+	h := &r.heaps[r.bucket(i)]
+	h.items = append(h.items, rankItem{score: r.p.score(r.cg, i).sum(), idx: int32(i)})
+}
+
+// init orders the buckets' heaps.
+func (r *ranking) init() {
+	for b := range r.heaps {
+		if r.heaps[b].len() > 0 {
+			r.heaps[b].init()
+			r.active = append(r.active, int32(b))
+		}
+	}
+}
+
+// push puts node i back after a placement on it.
+func (r *ranking) push(i int) {
+	b := r.bucket(i)
+	h := &r.heaps[b]
+	if h.len() == 0 {
+		r.active = append(r.active, b)
+	}
+	h.push(rankItem{score: r.p.score(r.cg, i).sum(), idx: int32(i)})
+}
+
+// best removes and returns the best node for one more allocation with its
+// spread score, or -1 when none is left. Nodes that distinct constraints
+// now exclude are dropped and counted in mt.
+func (r *ranking) best(mt *metricTracker) (int, float64) {
+	bestB, bestI := int32(-1), -1
+	var bestScore, bestSpread float64
+	for k := 0; k < len(r.active); {
+		b := r.active[k]
+		h := &r.heaps[b]
+		for h.len() > 0 {
+			ok, key := r.p.distinctOK(r.cg, int(h.items[0].idx))
+			if ok {
+				break
+			}
+			h.pop()
+			mt.filterN(key, 1)
+		}
+		if h.len() == 0 {
+			r.active[k] = r.active[len(r.active)-1]
+			r.active = r.active[:len(r.active)-1]
+			continue
+		}
+		k++
+		top := h.items[0]
+		var spread float64
+		if r.spread != nil {
+			spread = r.spread.score(b)
+		}
+		s := top.score + spread
+		if bestB < 0 || s > bestScore || s == bestScore && r.p.nodes[top.idx].node.ID < r.p.nodes[bestI].node.ID {
+			bestB, bestI, bestScore, bestSpread = b, int(top.idx), s, spread
+		}
+	}
+	if bestB < 0 {
+		return -1, 0
+	}
+	r.heaps[bestB].pop()
+	return bestI, bestSpread
 }
 
 // placeGroup places reqs, allocations of cg, one at a time on the best
@@ -290,13 +442,22 @@ func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allo
 	for k, v := range p.jobFiltered {
 		mt.filterN(k, v)
 	}
-	h := &rankHeap{nodes: p.nodes, items: make([]rankItem, 0, len(p.eligible))}
+	cands := make([]int32, 0, len(p.eligible))
 	for _, i := range p.eligible {
-		n := p.nodes[i].node
-		if ok, key := cg.checkGroup(n); !ok {
+		if ok, key := cg.checkGroup(p.nodes[i].node); !ok {
 			mt.filterN(key, 1)
 			continue
 		}
+		cands = append(cands, int32(i))
+	}
+	groupCounts := p.groupCountsOf(cg.tg.Name)
+	var spread *spreadState
+	if len(cg.spreads) > 0 {
+		spread = newSpreadState(p, cg, cands, groupCounts)
+	}
+	r := newRanking(p, cg, spread)
+	for _, i32 := range cands {
+		i := int(i32)
 		if ok, key := p.distinctOK(cg, i); !ok {
 			mt.filterN(key, 1)
 			continue
@@ -308,37 +469,34 @@ func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allo
 			mt.exhaust(dim)
 			continue
 		}
-		_, s := p.score(cg, i)
-		h.items = append(h.items, rankItem{score: s, idx: int32(i)})
+		r.add(i)
 	}
-	h.init()
+	r.init()
+	n := p.components(cg)
 
 	placed := make([]*structs.Allocation, 0, len(reqs))
 	nowNano := p.now.UnixNano()
-	for r, req := range reqs {
+	for k, req := range reqs {
 		start := time.Now()
-		chosen := -1
-		for h.len() > 0 {
-			i := int(h.pop().idx)
-			if ok, key := p.distinctOK(cg, i); !ok {
-				mt.filterN(key, 1)
-				continue
-			}
-			chosen = i
-			break
-		}
+		chosen, spreadScore := r.best(mt)
 		if chosen < 0 {
 			m := mt.snapshot()
 			m.AllocationTime = time.Since(start)
-			m.CoalescedFailures = len(reqs) - r - 1
-			return placed, m, len(reqs) - r, nil
+			m.CoalescedFailures = len(reqs) - k - 1
+			return placed, m, len(reqs) - k, nil
 		}
 		ns := &p.nodes[chosen]
-		binpack, total := p.score(cg, chosen)
+		s := p.score(cg, chosen)
 		m := mt.snapshot()
 		m.Scores = map[string]float64{
-			ns.node.ID + ".binpack":          binpack,
-			ns.node.ID + ".normalized-score": total,
+			ns.node.ID + ".binpack":          s.binpack,
+			ns.node.ID + ".normalized-score": (s.sum() + spreadScore) / n,
+		}
+		if len(cg.affinities) > 0 {
+			m.Scores[ns.node.ID+".node-affinity"] = s.affinity
+		}
+		if spread != nil {
+			m.Scores[ns.node.ID+".allocation-spread"] = spreadScore
 		}
 		alloc := &structs.Allocation{
 			ID:                 structs.GenerateUUID(),
@@ -364,133 +522,15 @@ func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allo
 
 		ns.used.Add(cg.ask)
 		p.count(cg, chosen)
+		if spread != nil {
+			spread.add(chosen, 1)
+		}
 		if ok, dim := p.fits(chosen, cg.ask); ok {
-			_, s := p.score(cg, chosen)
-			h.push(rankItem{score: s, idx: int32(chosen)})
+			r.push(chosen)
 		} else {
 			mt.exhaust(dim)
 		}
 		m.AllocationTime = time.Since(start)
 	}
 	return placed, nil, 0, nil
-}
-
-// metricTracker accumulates a group's AllocMetric. Snapshots share its maps
-// until the next change, which then clones them (copy on write), so a
-// placement costs no map copies unless filtering changed.
-type metricTracker struct {
-	m      structs.AllocMetric
-	shared bool
-}
-
-func (t *metricTracker) own() {
-	if t.shared {
-		t.m.ConstraintFiltered = cloneCounts(t.m.ConstraintFiltered)
-		t.m.DimensionExhausted = cloneCounts(t.m.DimensionExhausted)
-		t.shared = false
-	}
-}
-
-func cloneCounts(m map[string]int) map[string]int {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]int, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
-}
-
-func (t *metricTracker) filterN(key string, n int) {
-	t.own()
-	t.m.NodesFiltered += n
-	if t.m.ConstraintFiltered == nil {
-		t.m.ConstraintFiltered = map[string]int{}
-	}
-	t.m.ConstraintFiltered[key] += n
-}
-
-func (t *metricTracker) exhaust(dim string) {
-	t.own()
-	t.m.ExhaustedNode(dim)
-}
-
-func (t *metricTracker) snapshot() *structs.AllocMetric {
-	c := t.m
-	t.shared = true
-	return &c
-}
-
-// rankItem is a node in the ranking heap.
-type rankItem struct {
-	score float64
-	idx   int32
-}
-
-// rankHeap is a max-heap of nodes by score, ties to the lowest node ID. It
-// is hand-rolled to avoid container/heap's interface boxing per operation.
-type rankHeap struct {
-	items []rankItem
-	nodes []nodeState
-}
-
-func (h *rankHeap) less(a, b rankItem) bool {
-	if a.score != b.score {
-		return a.score > b.score
-	}
-	return h.nodes[a.idx].node.ID < h.nodes[b.idx].node.ID
-}
-
-func (h *rankHeap) len() int { return len(h.items) }
-
-func (h *rankHeap) init() {
-	for i := len(h.items)/2 - 1; i >= 0; i-- {
-		h.down(i)
-	}
-}
-
-func (h *rankHeap) push(it rankItem) {
-	h.items = append(h.items, it)
-	h.up(len(h.items) - 1)
-}
-
-func (h *rankHeap) pop() rankItem {
-	top := h.items[0]
-	last := len(h.items) - 1
-	h.items[0] = h.items[last]
-	h.items = h.items[:last]
-	if last > 0 {
-		h.down(0)
-	}
-	return top
-}
-
-func (h *rankHeap) up(i int) {
-	for i > 0 {
-		parent := (i - 1) / 2
-		if !h.less(h.items[i], h.items[parent]) {
-			return
-		}
-		h.items[i], h.items[parent] = h.items[parent], h.items[i]
-		i = parent
-	}
-}
-
-func (h *rankHeap) down(i int) {
-	n := len(h.items)
-	for {
-		best := i
-		if l := 2*i + 1; l < n && h.less(h.items[l], h.items[best]) {
-			best = l
-		}
-		if r := 2*i + 2; r < n && h.less(h.items[r], h.items[best]) {
-			best = r
-		}
-		if best == i {
-			return
-		}
-		h.items[i], h.items[best] = h.items[best], h.items[i]
-		i = best
-	}
 }
