@@ -115,3 +115,22 @@ type (
 	WaitConfig                   = nomad.WaitConfig
 	WorkloadIdentity             = nomad.WorkloadIdentity
 )
+
+// Remaining job specification types and constants used by the job parser.
+type (
+	CNIConfig                 = nomad.CNIConfig
+	CSIPluginType             = nomad.CSIPluginType
+	ConsulGatewayTLSSDSConfig = nomad.ConsulGatewayTLSSDSConfig
+	ConsulHTTPHeaderModifiers = nomad.ConsulHTTPHeaderModifiers
+	Secret                    = nomad.Secret
+	ServiceWeights            = nomad.ServiceWeights
+	TaskSchedule              = nomad.TaskSchedule
+	TaskScheduleCron          = nomad.TaskScheduleCron
+)
+
+// Volume mount propagation modes.
+const (
+	VolumeMountPropagationBidirectional = nomad.VolumeMountPropagationBidirectional
+	VolumeMountPropagationHostToTask    = nomad.VolumeMountPropagationHostToTask
+	VolumeMountPropagationPrivate       = nomad.VolumeMountPropagationPrivate
+)

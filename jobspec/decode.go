@@ -164,7 +164,7 @@ func labelledListBlock[T, B any](f field[T, []*B], s *spec[B], label string, set
 		for _, prev := range *f(out) {
 			if getLabel(prev) == name {
 				return hcl.Diagnostics{errorAt(b.LabelRanges[0], fmt.Sprintf("Duplicate %s block", b.Type),
-					fmt.Sprintf("This %s already has a %s block labelled %q.", s.what, b.Type, name))}
+					fmt.Sprintf("Another %s block here is already labelled %q; labels must be unique.", b.Type, name))}
 			}
 		}
 		v := new(B)
@@ -183,7 +183,7 @@ func labelledMapBlock[T, B any](f field[T, map[string]*B], s *spec[B], label str
 		m := f(out)
 		if _, dup := (*m)[name]; dup {
 			return hcl.Diagnostics{errorAt(b.LabelRanges[0], fmt.Sprintf("Duplicate %s block", b.Type),
-				fmt.Sprintf("This %s already has a %s block labelled %q.", s.what, b.Type, name))}
+				fmt.Sprintf("Another %s block here is already labelled %q; labels must be unique.", b.Type, name))}
 		}
 		if *m == nil {
 			*m = map[string]*B{}
@@ -199,11 +199,21 @@ func labelledMapBlock[T, B any](f field[T, map[string]*B], s *spec[B], label str
 }
 
 // freeFormBlock is the rule for a block whose content belongs to someone
-// else (a driver's config, an autoscaler policy, Envoy's escape hatch):
-// it lands as a plain map, see decodeFreeForm.
+// else (a driver's config, Envoy's escape hatch): it lands as a plain
+// map, see decodeFreeForm.
 func freeFormBlock[T any](f field[T, map[string]interface{}]) blockRule[T] {
+	return freeForm(f, false)
+}
+
+// policyBlock is freeFormBlock for an autoscaler policy, whose nested
+// blocks carry labels (check "name" { ... }).
+func policyBlock[T any](f field[T, map[string]interface{}]) blockRule[T] {
+	return freeForm(f, true)
+}
+
+func freeForm[T any](f field[T, map[string]interface{}], allowLabels bool) blockRule[T] {
 	return blockRule[T]{single: true, decode: func(d *decoder, b *hcl.Block, out *T) hcl.Diagnostics {
-		m, diags := decodeFreeForm(d, b.Body)
+		m, diags := decodeFreeForm(d, b.Body, allowLabels)
 		*f(out) = m
 		return diags
 	}}
@@ -230,7 +240,18 @@ func sortedKeys[V any](m map[string]V) []string {
 // interpolations that the client resolves; they come out as their own
 // "${...}" text. See runtimeRefs.
 func (d *decoder) eval(expr hcl.Expression) (cty.Value, hcl.Diagnostics) {
-	return expr.Value(withRuntimeRefs(d.ctx, expr.Variables()))
+	return evalLimited(expr, withRuntimeRefs(d.ctx, expr.Variables()))
+}
+
+// evalLimited evaluates expr and rejects values over maxValueBytes; see
+// limits.go.
+func evalLimited(expr hcl.Expression, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	v, diags := expr.Value(ctx)
+	if !diags.HasErrors() && valueSize(v) > maxValueBytes {
+		return cty.NilVal, append(diags, errorAt(expr.Range(), "Value too large",
+			fmt.Sprintf("This expression produces more than %d bytes, the most one value of a job file may hold.", maxValueBytes)))
+	}
+	return v, diags
 }
 
 // evalKnown evaluates expr and rejects unknown results, which the api

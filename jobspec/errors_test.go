@@ -4,6 +4,7 @@
 package jobspec
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,12 +35,12 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`e.hcl:3:5: Unsupported block type; Blocks of type "bogus" are not expected here.`},
 		},
 		{
-			name: "not yet supported blocks, reported together",
-			src:  "job \"x\" {\n  update {}\n  group \"g\" {\n    network {\n      mode = \"bridge\"\n    }\n    task \"t\" {\n      template {}\n    }\n  }\n}\n",
+			name: "unknown arguments in new blocks, reported together",
+			src:  "job \"x\" {\n  update {\n    max_paralel = 1\n  }\n  group \"g\" {\n    network {\n      mod = \"bridge\"\n    }\n    task \"t\" {\n      template {\n        dest = \"x\"\n      }\n    }\n  }\n}\n",
 			want: []string{
-				`e.hcl:2:3: Unsupported block type; block "update" is not supported by Drover yet`,
-				`e.hcl:4:5: Unsupported block type; block "network" is not supported by Drover yet`,
-				`e.hcl:8:7: Unsupported block type; block "template" is not supported by Drover yet`,
+				`e.hcl:3:5: Unsupported argument; An argument named "max_paralel" is not expected here. Did you mean "max_parallel"?`,
+				`e.hcl:7:7: Unsupported argument; An argument named "mod" is not expected here. Did you mean "mode"?`,
+				`e.hcl:11:9: Unsupported argument; An argument named "dest" is not expected here.`,
 			},
 		},
 		{
@@ -57,7 +58,7 @@ func TestParseErrors(t *testing.T) {
 			src:  "job \"x\" {\n  group \"g\" {\n    restart {\n      interval = \"often\"\n      mode = \"sometimes\"\n    }\n  }\n}\n",
 			want: []string{
 				`e.hcl:4:18: Invalid duration for "interval"`,
-				`e.hcl:5:14: Invalid restart mode; mode must be "delay" or "fail", not "sometimes".`,
+				`e.hcl:5:14: Invalid value for "mode"; "sometimes" is not one of "delay", "fail".`,
 			},
 		},
 		{
@@ -182,6 +183,7 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`e.hcl:2:`, `Invalid JSON job; cannot unmarshal string into Go struct field Job.Priority of type int.`},
 		},
 	}
+	cases = append(cases, blockErrorCases...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			job, err := Parse("e.hcl", []byte(tc.src), tc.opts)
@@ -214,10 +216,40 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`job "x" { group "g" { task "t" { config { a { b { c = [1, {d = 2}] } } } } } }`))
 	f.Add([]byte(`locals { a = "${attr.x}" } job "x" { meta = { k = local.a, e = env["X"][0] } }`))
 	f.Add([]byte(`{"Job": null}`))
+	f.Add([]byte(`job "x" { meta { a = format("%99999999s", "") } }`))
+	f.Add([]byte(`locals { a = replace("aaaa", "a", "aaaa") } job "x" { meta { b = local.a } }`))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		job, err := Parse("fuzz.hcl", src, &ParseOptions{Vars: map[string]string{}})
 		if err == nil && job == nil {
 			t.Fatal("nil job without error")
+		}
+	})
+}
+
+// FuzzJSON feeds arbitrary bytes to the JSON job path (what Parse
+// takes for input starting with "{"): it may fail, never panic, and a
+// job it accepts must have an ID. It is not called FuzzParseJSON so
+// that -fuzz=FuzzParse, a regexp, selects exactly one target.
+func FuzzJSON(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.golden.json")
+	for _, name := range append(files, "testdata/hello.json") {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
+	f.Add([]byte(`{"Job": {"ID": "x", "TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t", "Config": {"a": [1, {"b": null}]}}]}]}}`))
+	f.Add([]byte(`{"Name": "bare"}`))
+	f.Add([]byte(`{"Job": {"Priority": 1e400}}`))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		job, err := parseJSON("fuzz.json", src)
+		if err == nil && job == nil {
+			t.Fatal("nil job without error")
+		}
+		var perr *Error
+		if err != nil && !errors.As(err, &perr) {
+			t.Fatalf("error %T is not *Error: %v", err, err)
 		}
 	})
 }

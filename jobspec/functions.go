@@ -4,14 +4,16 @@
 package jobspec
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
@@ -45,7 +47,7 @@ func functions(allowFS bool) map[string]function.Function {
 		"formatdate":      stdlib.FormatDateFunc,
 		"formatlist":      stdlib.FormatListFunc,
 		"indent":          stdlib.IndentFunc,
-		"index":           stdlib.IndexFunc,
+		"index":           indexFunc,
 		"join":            stdlib.JoinFunc,
 		"jsondecode":      stdlib.JSONDecodeFunc,
 		"jsonencode":      stdlib.JSONEncodeFunc,
@@ -95,10 +97,66 @@ func functions(allowFS bool) map[string]function.Function {
 		"abspath":         pathFunc(filepath.Abs),
 		"basename":        pathFunc(func(p string) (string, error) { return filepath.Base(p), nil }),
 		"dirname":         pathFunc(func(p string) (string, error) { return filepath.Dir(p), nil }),
+		"pathexpand":      pathFunc(expandHome),
+		"convert":         typeexpr.ConvertFunc,
+		"md5":             md5Func,
+		"sha1":            sha1Func,
+		"sha256":          sha256Func,
+		"sha512":          sha512Func,
+		"rsadecrypt":      rsaDecryptFunc,
+		"urlencode":       urlEncodeFunc,
+		"yamlencode":      yamlEncodeFunc,
+		"uuidv4":          uuidV4Func,
+		"uuidv5":          uuidV5Func,
+		"timestamp":       timestampFunc,
+		"cidrhost":        cidrHostFunc,
+		"cidrnetmask":     cidrNetmaskFunc,
+		"cidrsubnet":      cidrSubnetFunc,
+		"cidrsubnets":     cidrSubnetsFunc,
 	}
 	fns["file"] = fileFunc(allowFS)
 	fns["fileexists"] = fileExistsFunc(allowFS)
-	return fns
+	fns["fileset"] = fileSetFunc(allowFS)
+	// templatefile renders with the functions above but not itself, so a
+	// template cannot recurse.
+	fns["templatefile"] = templateFileFunc(allowFS, limitFuncs(maps.Clone(fns)))
+	return limitFuncs(fns)
+}
+
+// indexFunc is Nomad's index(list, value): the position of the first
+// element equal to value (go-cty's IndexFunc is element access instead).
+var indexFunc = function.New(&function.Spec{
+	Params: []function.Parameter{
+		{Name: "list", Type: cty.DynamicPseudoType},
+		{Name: "value", Type: cty.DynamicPseudoType},
+	},
+	Type: function.StaticReturnType(cty.Number),
+	Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
+		ty := args[0].Type()
+		if !ty.IsListType() && !ty.IsTupleType() {
+			return cty.NilVal, function.NewArgErrorf(0, "a list or tuple is required")
+		}
+		for it := args[0].ElementIterator(); it.Next(); {
+			i, v := it.Element()
+			eq := v.Equals(args[1])
+			if eq.IsKnown() && eq.True() {
+				return i, nil
+			}
+		}
+		return cty.NilVal, errors.New("the value is not in the list")
+	},
+})
+
+// expandHome replaces a leading ~ with the user's home directory.
+func expandHome(p string) (string, error) {
+	if p != "~" && !strings.HasPrefix(p, "~/") {
+		return p, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, p[1:]), nil
 }
 
 // errNoFS is what the file functions say when the caller did not allow
@@ -143,29 +201,6 @@ func valueTypes(args []cty.Value) []cty.Type {
 	}
 	return tys
 }
-
-var base64EncodeFunc = function.New(&function.Spec{
-	Params: []function.Parameter{{Name: "str", Type: cty.String}},
-	Type:   function.StaticReturnType(cty.String),
-	Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
-		return cty.StringVal(base64.StdEncoding.EncodeToString([]byte(args[0].AsString()))), nil
-	},
-})
-
-var base64DecodeFunc = function.New(&function.Spec{
-	Params: []function.Parameter{{Name: "str", Type: cty.String}},
-	Type:   function.StaticReturnType(cty.String),
-	Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
-		b, err := base64.StdEncoding.DecodeString(args[0].AsString())
-		if err != nil {
-			return cty.NilVal, fmt.Errorf("invalid base64: %w", err)
-		}
-		if !utf8.Valid(b) {
-			return cty.NilVal, errors.New("the decoded bytes are not valid UTF-8")
-		}
-		return cty.StringVal(string(b)), nil
-	},
-})
 
 func pathFunc(fn func(string) (string, error)) function.Function {
 	return function.New(&function.Spec{

@@ -63,7 +63,13 @@ func mergeStrings(dst *map[string]string, src map[string]string, what string, rn
 // decodeFreeForm turns a block body into the map Nomad sends for a task's
 // config: arguments become their values, and nested blocks become lists of
 // maps under their type name, one element per block.
-func decodeFreeForm(d *decoder, body hcl.Body) (map[string]interface{}, hcl.Diagnostics) {
+//
+// Labelled blocks, which the autoscaler's policy uses (check "name" {}),
+// nest one map level per label, as HCL's JSON form writes them:
+// check "cpu" { a = 1 } becomes "check": [{"cpu": [{"a": 1}]}]. Driver
+// configs take no labels (allowLabels false) because no driver's schema
+// has them.
+func decodeFreeForm(d *decoder, body hcl.Body, allowLabels bool) (map[string]interface{}, hcl.Diagnostics) {
 	sb, ok := body.(*hclsyntax.Body)
 	if !ok {
 		attrs, diags := body.JustAttributes()
@@ -93,7 +99,7 @@ func decodeFreeForm(d *decoder, body hcl.Body) (map[string]interface{}, hcl.Diag
 		}
 	}
 	for _, b := range sb.Blocks {
-		if len(b.Labels) > 0 {
+		if len(b.Labels) > 0 && !allowLabels {
 			diags = append(diags, errorAt(b.LabelRanges[0], "Unexpected block label",
 				fmt.Sprintf("Blocks inside a driver config take no labels; write %s { ... }.", b.Type)))
 			continue
@@ -103,8 +109,11 @@ func decodeFreeForm(d *decoder, body hcl.Body) (map[string]interface{}, hcl.Diag
 				fmt.Sprintf("%q is set both as an argument and as a block.", b.Type)))
 			continue
 		}
-		inner, idiags := decodeFreeForm(d, b.Body)
+		inner, idiags := decodeFreeForm(d, b.Body, allowLabels)
 		diags = append(diags, idiags...)
+		for i := len(b.Labels) - 1; i >= 0; i-- {
+			inner = map[string]interface{}{b.Labels[i]: []map[string]interface{}{inner}}
+		}
 		list, _ := out[b.Type].([]map[string]interface{})
 		out[b.Type] = append(list, inner)
 	}

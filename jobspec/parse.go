@@ -59,6 +59,10 @@ func Parse(filename string, src []byte, opts *ParseOptions) (*api.Job, error) {
 	if opts == nil {
 		opts = &ParseOptions{}
 	}
+	if len(src) > maxSourceBytes {
+		return nil, &Error{Diags: hcl.Diagnostics{errorAt(hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.InitialPos},
+			"Job file too large", fmt.Sprintf("A job file may be at most %d bytes; this one is %d.", maxSourceBytes, len(src)))}}
+	}
 	if trimmed := bytes.TrimSpace(src); len(trimmed) > 0 && trimmed[0] == '{' {
 		return parseJSON(filename, src)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	nomadapi "github.com/hashicorp/nomad/api"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -32,6 +33,12 @@ func TestParseGolden(t *testing.T) {
 		{file: "constraints.nomad.hcl"},
 		{file: "runtime.nomad.hcl"},
 		{file: "hello.json"},
+		{file: "web.nomad.hcl"},
+		{file: "periodic.nomad.hcl"},
+		{file: "dispatch.nomad.hcl"},
+		{file: "system.nomad.hcl"},
+		{file: "storage.nomad.hcl"},
+		{file: "secure.nomad.hcl"},
 		{file: "variables.nomad.hcl", opts: &ParseOptions{
 			Vars:     map[string]string{"image_tag": "v1.2.3", "labels": `{ team = "api", tier = "1" }`},
 			VarFiles: []string{"testdata/vars.hcl"},
@@ -44,7 +51,7 @@ func TestParseGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			got, err := json.MarshalIndent(job, "", "  ")
+			got, err := json.MarshalIndent(map[string]any{"Job": job}, "", "    ")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,6 +68,37 @@ func TestParseGolden(t *testing.T) {
 			}
 			if !bytes.Equal(got, want) {
 				t.Errorf("job differs from %s:\n%s", golden, got)
+			}
+		})
+	}
+}
+
+// TestGoldenRoundTrip checks that every golden file is exactly what
+// Nomad's own api.Job type reads and writes back: no field of the parser's
+// output is lost or renamed on the way to a Nomad tool.
+func TestGoldenRoundTrip(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.golden.json")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("golden files: %v %v", files, err)
+	}
+	for _, name := range files {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			want, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wrapper struct{ Job *nomadapi.Job }
+			dec := json.NewDecoder(bytes.NewReader(want))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&wrapper); err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.MarshalIndent(map[string]any{"Job": wrapper.Job}, "", "    ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got = append(got, '\n'); !bytes.Equal(got, want) {
+				t.Errorf("round trip through nomad/api.Job changed %s:\n%s", name, got)
 			}
 		})
 	}
@@ -177,6 +215,10 @@ job "j" {
 	if err := os.WriteFile(varFile, []byte(`x = "file"`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	jsonVarFile := filepath.Join(dir, "v.json")
+	if err := os.WriteFile(jsonVarFile, []byte(`{"x": "json file"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		opts *ParseOptions
@@ -185,6 +227,8 @@ job "j" {
 		{"default", nil, "default"},
 		{"env", &ParseOptions{Env: []string{"NOMAD_VAR_x=env"}}, "env"},
 		{"file beats env", &ParseOptions{Env: []string{"NOMAD_VAR_x=env"}, VarFiles: []string{varFile}}, "file"},
+		{"json var file", &ParseOptions{VarFiles: []string{jsonVarFile}}, "json file"},
+		{"later file wins", &ParseOptions{VarFiles: []string{jsonVarFile, varFile}}, "file"},
 		{"flag beats all", &ParseOptions{Env: []string{"NOMAD_VAR_x=env"}, VarFiles: []string{varFile}, Vars: map[string]string{"x": "flag"}}, "flag"},
 	}
 	for _, tc := range cases {

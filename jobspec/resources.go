@@ -8,8 +8,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// This file holds the blocks that size a task or group: resources,
-// ephemeral_disk and logs.
+// This file holds the blocks that size a task or group: resources (with
+// device and numa), ephemeral_disk and logs.
 
 var resourcesSpec = &spec[api.Resources]{
 	what: "resources",
@@ -19,8 +19,37 @@ var resourcesSpec = &spec[api.Resources]{
 		"memory":     intPtrAttr(func(r *api.Resources) **int { return &r.MemoryMB }),
 		"memory_max": intPtrAttr(func(r *api.Resources) **int { return &r.MemoryMaxMB }),
 		"secrets":    intPtrAttr(func(r *api.Resources) **int { return &r.SecretsMB }),
+		"disk":       intPtrAttr(func(r *api.Resources) **int { return &r.DiskMB }),
+		"iops":       intPtrAttr(func(r *api.Resources) **int { return &r.IOPS }),
 	},
-	pending: []string{"network", "device", "numa", "disk", "iops"},
+	blocks: map[string]blockRule[api.Resources]{
+		// A task-level network block is deprecated in Nomad in favour of
+		// the group's, but old job files still carry it.
+		"network": listBlock(func(r *api.Resources) *[]*api.NetworkResource { return &r.Networks }, networkSpec),
+		"device": labelledListBlock(func(r *api.Resources) *[]*api.RequestedDevice { return &r.Devices }, deviceSpec, "name",
+			func(dv *api.RequestedDevice, name string) { dv.Name = name }, func(dv *api.RequestedDevice) string { return dv.Name }),
+		"numa": singleBlock(func(r *api.Resources) **api.NUMAResource { return &r.NUMA }, numaSpec),
+	},
+}
+
+// deviceSpec is a device "vendor/type/model" request.
+var deviceSpec = &spec[api.RequestedDevice]{
+	what: "device",
+	attrs: map[string]attrFn[api.RequestedDevice]{
+		"count": numPtrAttr(func(dv *api.RequestedDevice) **uint64 { return &dv.Count }),
+	},
+	blocks: map[string]blockRule[api.RequestedDevice]{
+		"constraint": constraintBlock(func(dv *api.RequestedDevice) *[]*api.Constraint { return &dv.Constraints }),
+		"affinity":   affinityBlock(func(dv *api.RequestedDevice) *[]*api.Affinity { return &dv.Affinities }),
+	},
+}
+
+var numaSpec = &spec[api.NUMAResource]{
+	what: "numa",
+	attrs: map[string]attrFn[api.NUMAResource]{
+		"affinity": oneOfAttr(func(n *api.NUMAResource) *string { return &n.Affinity }, "none", "prefer", "require"),
+		"devices":  stringListAttr(func(n *api.NUMAResource) *[]string { return &n.Devices }),
+	},
 }
 
 func resourcesBlock[T any](f field[T, *api.Resources]) blockRule[T] {

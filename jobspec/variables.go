@@ -67,7 +67,7 @@ func declareVariable(vars map[string]*variable, b *hcl.Block, fnCtx *hcl.EvalCon
 		}
 	}
 	if a, ok := content.Attributes["default"]; ok {
-		def, ddiags := a.Expr.Value(fnCtx)
+		def, ddiags := evalLimited(a.Expr, fnCtx)
 		diags = append(diags, ddiags...)
 		if !ddiags.HasErrors() && !def.IsNull() {
 			cv, err := convert.Convert(def, v.ty)
@@ -116,7 +116,7 @@ func declareVariables(vars map[string]*variable, b *hcl.Block, fnCtx *hcl.EvalCo
 			diags = append(diags, d...)
 			continue
 		}
-		def, ddiags := a.Expr.Value(fnCtx)
+		def, ddiags := evalLimited(a.Expr, fnCtx)
 		diags = append(diags, ddiags...)
 		v := &variable{name: a.Name, ty: cty.DynamicPseudoType, declRange: a.Range}
 		if !ddiags.HasErrors() && !def.IsNull() {
@@ -242,7 +242,7 @@ func assignVarFile(vars map[string]*variable, path string, fnCtx *hcl.EvalContex
 				fmt.Sprintf("A value was given for variable %q, but the job file declares no variable of that name.", a.Name)))
 			continue
 		}
-		val, vdiags := a.Expr.Value(fnCtx)
+		val, vdiags := evalLimited(a.Expr, fnCtx)
 		diags = append(diags, vdiags...)
 		if vdiags.HasErrors() {
 			continue
@@ -318,7 +318,7 @@ func evalLocals(blocks []*hcl.Block, ctx *hcl.EvalContext) hcl.Diagnostics {
 			if waitsOn(a.Expr, pending) {
 				continue
 			}
-			v, d := a.Expr.Value(withRuntimeRefs(ctx, a.Expr.Variables()))
+			v, d := evalLimited(a.Expr, withRuntimeRefs(ctx, a.Expr.Variables()))
 			diags = append(diags, d...)
 			if !d.HasErrors() {
 				done[name] = v

@@ -1,3 +1,5 @@
+# Reviewed against Nomad's job and task docs: Type "batch"; Count, restart
+# and resources unset stay null (the server defaults them).
 # A batch job: one task that prints a line and exits 0.
 #   drover job run examples/batch.nomad.hcl
 job "batch" {

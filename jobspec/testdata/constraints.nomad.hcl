@@ -1,3 +1,6 @@
+# Reviewed against Nomad's constraint docs: a missing operator is "=";
+# shorthands (distinct_hosts, distinct_property, version, regexp,
+# set_contains*) set the operator; distinct_hosts = false adds nothing.
 job "constrained" {
   datacenters = ["dc1"]
 

@@ -1,3 +1,8 @@
+# Reviewed against Nomad's job, group, task, restart, ephemeral_disk,
+# logs, meta and resources docs: the id argument wins over the label for
+# ID while Name comes from the label; meta numbers/bools become strings;
+# config blocks become lists of maps (mount twice gives two elements);
+# task shutdown_delay is a plain duration, group shutdown_delay a pointer.
 job "full" {
   id          = "full-id"
   type        = "service"

@@ -1,3 +1,6 @@
+# Reviewed against Nomad's job, group, task and resources docs: Type
+# "service" and Count 3 as written; ID and Name from the label; the rest
+# stays null for the server to default.
 # A service that prints a greeting from each of its three allocations.
 #   drover job run examples/hello.nomad.hcl
 job "hello" {

@@ -1,3 +1,6 @@
+# Reviewed against Nomad's interpolation docs: ${NOMAD_*}, ${attr.*},
+# ${meta.*}, ${node.*} and ${env["..."]} stay literal in config, env and
+# meta; $${...} escapes; HCL variables are resolved.
 variable "port" {
   default = "8080"
 }

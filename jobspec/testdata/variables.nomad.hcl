@@ -1,3 +1,6 @@
+# Reviewed against Nomad's variables docs: precedence default < NOMAD_VAR_
+# < var files < -var; typed variables convert (-var for a map is parsed
+# as HCL); locals see variables and functions.
 variable "image_tag" {
   type        = string
   description = "Which build to run."
