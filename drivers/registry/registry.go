@@ -10,6 +10,7 @@ package registry
 import (
 	hclog "github.com/hashicorp/go-hclog"
 
+	"github.com/droverhq/drover/drivers/containerd"
 	"github.com/droverhq/drover/drivers/exec"
 	"github.com/droverhq/drover/drivers/rawexec"
 	"github.com/droverhq/drover/plugins"
@@ -19,7 +20,8 @@ import (
 // call: callers may change it.
 func Builtin() map[string]func(logger hclog.Logger) plugins.Driver {
 	return map[string]func(logger hclog.Logger) plugins.Driver{
-		rawexec.Name: func(logger hclog.Logger) plugins.Driver { return rawexec.New(logger) },
-		exec.Name:    func(logger hclog.Logger) plugins.Driver { return exec.New(logger) },
+		rawexec.Name:    func(logger hclog.Logger) plugins.Driver { return rawexec.New(logger) },
+		containerd.Name: func(logger hclog.Logger) plugins.Driver { return containerd.New(logger) },
+		exec.Name:       func(logger hclog.Logger) plugins.Driver { return exec.New(logger) },
 	}
 }
