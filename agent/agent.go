@@ -71,25 +71,18 @@ func Start(cfg *Config, logger hclog.Logger) (a *Agent, err error) {
 	}
 
 	if cfg.Server {
-		a.server, err = server.New(server.Config{
-			NodeName:        cfg.NodeName,
-			Region:          cfg.Region,
-			Datacenter:      cfg.Datacenter,
-			DevMode:         cfg.DevMode,
-			DataDir:         cfg.DataDir,
-			RPCAddr:         net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.RPCPort)),
-			BootstrapExpect: cfg.BootstrapExpect,
-			Logger:          logger,
-		})
+		a.server, err = server.New(serverConfig(cfg, logger))
 		if err != nil {
 			httpLn.Close()
 			return nil, fmt.Errorf("start server: %w", err)
 		}
 	}
 
-	if a.server != nil {
+	if a.server != nil && (cfg.Client || len(cfg.RetryJoin) == 0) {
 		// Let the first election finish so the local client's first
-		// registration succeeds instead of logging a leaderless error.
+		// registration succeeds instead of logging a leaderless error. A
+		// server that must first find its peers does not wait: they may
+		// not have started yet.
 		a.waitForLeader(leaderWaitOnStart)
 	}
 
@@ -101,9 +94,40 @@ func Start(cfg *Config, logger hclog.Logger) (a *Agent, err error) {
 	}
 
 	a.http = newHTTPServer(a, httpLn)
+	a.http.operatorRoutes()
 	go a.http.serve()
 	logger.Info("agent started", "http", httpLn.Addr().String(), "server", cfg.Server, "client", cfg.Client)
 	return a, nil
+}
+
+// serverConfig maps the agent's configuration onto the server's. A dev
+// server runs no membership listener: it is a cluster of one.
+func serverConfig(cfg *Config, logger hclog.Logger) server.Config {
+	bind := func(override string) string {
+		if override != "" {
+			return override
+		}
+		return cfg.BindAddr
+	}
+	sc := server.Config{
+		NodeName:        cfg.NodeName,
+		Region:          cfg.Region,
+		Datacenter:      cfg.Datacenter,
+		DevMode:         cfg.DevMode,
+		DataDir:         cfg.DataDir,
+		RPCAddr:         net.JoinHostPort(bind(cfg.RPCBind), strconv.Itoa(cfg.RPCPort)),
+		RPCAdvertise:    cfg.RPCAdvertise,
+		SerfAdvertise:   cfg.SerfAdvertise,
+		RetryJoin:       cfg.RetryJoin,
+		BootstrapExpect: cfg.BootstrapExpect,
+		NumSchedulers:   cfg.NumSchedulers,
+		Autopilot:       cfg.Autopilot,
+		Logger:          logger,
+	}
+	if !cfg.DevMode {
+		sc.SerfAddr = net.JoinHostPort(bind(cfg.SerfBind), strconv.Itoa(cfg.SerfPort))
+	}
+	return sc
 }
 
 // leaderWaitOnStart bounds how long Start waits for a leader before it

@@ -6,6 +6,8 @@ package agent
 import (
 	"errors"
 	"fmt"
+
+	"github.com/droverhq/drover/server"
 )
 
 // Config is the agent's resolved runtime configuration: what the
@@ -23,9 +25,23 @@ type Config struct {
 	HTTPPort int
 	RPCPort  int
 	SerfPort int
+	// RPCBind and SerfBind override BindAddr for one listener (Nomad's
+	// addresses { rpc serf }).
+	RPCBind  string
+	SerfBind string
+	// RPCAdvertise and SerfAdvertise are what other servers dial (Nomad's
+	// advertise { rpc serf }), "host" or "host:port"; empty means the
+	// bound address, or the host's private IP when bound to 0.0.0.0.
+	RPCAdvertise  string
+	SerfAdvertise string
 
 	Server          bool
 	BootstrapExpect int
+	// RetryJoin lists other servers' serf addresses ("host[:port]").
+	RetryJoin     []string
+	NumSchedulers int
+	// Autopilot is the autopilot block.
+	Autopilot server.AutopilotConfig
 
 	Client           bool
 	Servers          []string
@@ -48,7 +64,15 @@ func (c *Config) validate() error {
 	if c.DataDir == "" && !c.DevMode {
 		errs = append(errs, errors.New("data_dir is required outside -dev mode"))
 	}
-	for name, port := range map[string]int{"http": c.HTTPPort, "rpc": c.RPCPort} {
+	if c.Server && c.DevMode && len(c.RetryJoin) > 0 {
+		errs = append(errs, errors.New("retry_join cannot be used in -dev mode: a dev server runs alone"))
+	}
+	for _, a := range c.RetryJoin {
+		if _, err := server.JoinAddr(a); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for name, port := range map[string]int{"http": c.HTTPPort, "rpc": c.RPCPort, "serf": c.SerfPort} {
 		if port < 0 || port > 65535 {
 			errs = append(errs, fmt.Errorf("ports.%s = %d is not a valid port", name, port))
 		}

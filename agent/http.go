@@ -162,11 +162,13 @@ type queryOptions struct {
 	wait      time.Duration
 	prefix    string
 	namespace string
+	stale     bool
 }
 
 func parseQuery(r *http.Request) (*queryOptions, error) {
 	q := r.URL.Query()
-	opts := &queryOptions{prefix: q.Get("prefix"), namespace: q.Get("namespace")}
+	_, stale := q["stale"]
+	opts := &queryOptions{prefix: q.Get("prefix"), namespace: q.Get("namespace"), stale: stale}
 	if opts.namespace == "" {
 		opts.namespace = structs.DefaultNamespace
 	}
@@ -211,6 +213,14 @@ func (h *HTTPServer) blockingRead(w http.ResponseWriter, r *http.Request, query 
 	wait := q.wait + q.wait/16
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
+	if !q.stale {
+		// Without ?stale a follower first catches up with the leader's
+		// commit index, so it never answers with older data than the
+		// leader would.
+		if err := h.srv.ConsistentRead(ctx); err != nil {
+			return errorf(http.StatusInternalServerError, "%v", err)
+		}
+	}
 	index, err := h.srv.State().BlockingQuery(ctx, q.minIndex, func(snap *state.Snapshot) (uint64, error) {
 		return query(q, snap)
 	})

@@ -134,3 +134,11 @@ const (
 	VolumeMountPropagationHostToTask    = nomad.VolumeMountPropagationHostToTask
 	VolumeMountPropagationPrivate       = nomad.VolumeMountPropagationPrivate
 )
+
+// Cluster membership and raft operator types.
+type (
+	ServerMembers     = nomad.ServerMembers
+	AgentMember       = nomad.AgentMember
+	RaftConfiguration = nomad.RaftConfiguration
+	RaftServer        = nomad.RaftServer
+)

@@ -65,6 +65,8 @@ Options:
   -log-json              Log as JSON.
   -server                Enable server mode.
   -bootstrap-expect=<n>  How many servers form the first cluster.
+  -retry-join=<addr>     Another server's serf address (host[:port], port
+                         default 4648) to join. Repeatable.
   -client                Enable client mode.
   -servers=<host:port>   Servers a client joins (comma separated).
   -node-class=<class>    The client's node class.
@@ -86,6 +88,7 @@ func (c *AgentCommand) Run(ctx context.Context, args []string) int {
 		configs                              stringSlice
 		cli                                  config.Config
 		servers                              string
+		retryJoin                            stringSlice
 	)
 	fs.BoolVar(&dev, "dev", false, "")
 	fs.Var(&configs, "config", "")
@@ -98,6 +101,7 @@ func (c *AgentCommand) Run(ctx context.Context, args []string) int {
 	fs.BoolVar(&logJSON, "log-json", false, "")
 	fs.BoolVar(&serverMode, "server", false, "")
 	fs.IntVar(&cli.Server.BootstrapExpect, "bootstrap-expect", 0, "")
+	fs.Var(&retryJoin, "retry-join", "")
 	fs.BoolVar(&clientMode, "client", false, "")
 	fs.StringVar(&servers, "servers", "", "")
 	fs.StringVar(&cli.Client.NodeClass, "node-class", "", "")
@@ -120,6 +124,7 @@ func (c *AgentCommand) Run(ctx context.Context, args []string) int {
 	if servers != "" {
 		cli.Client.Servers = strings.Split(servers, ",")
 	}
+	cli.Server.ServerJoin.RetryJoin = retryJoin
 
 	cfg := config.Default()
 	if dev {
@@ -184,9 +189,16 @@ func (c *AgentCommand) printBanner(cfg *agent.Config, a *agent.Agent) {
 		c.UI.Output("==> No configuration files loaded")
 		c.UI.Output("==> Starting Drover agent in development mode: state is in memory and lost on exit")
 	}
+	advertise := "HTTP: " + a.HTTPAddr()
+	if srv := a.Server(); srv != nil {
+		advertise += "; RPC: " + srv.RPCAddr()
+		if serf := srv.Members()[0].SerfAddr; serf != "" {
+			advertise += "; Serf: " + serf
+		}
+	}
 	c.UI.Output("==> Drover agent configuration:\n")
 	c.UI.Output(formatKV([]string{
-		"Advertise Addrs|HTTP: " + a.HTTPAddr(),
+		"Advertise Addrs|" + advertise,
 		"Bind Addrs|" + cfg.BindAddr,
 		"Client|" + strconv.FormatBool(cfg.Client),
 		"Data Dir|" + cfg.DataDir,
@@ -252,8 +264,14 @@ func resolveAgentConfig(cfg *config.Config) (*agent.Config, func(), error) {
 		HTTPPort:         cfg.Ports.HTTP,
 		RPCPort:          cfg.Ports.RPC,
 		SerfPort:         cfg.Ports.Serf,
+		RPCBind:          cfg.Addresses.RPC,
+		SerfBind:         cfg.Addresses.Serf,
+		RPCAdvertise:     cfg.Advertise.RPC,
+		SerfAdvertise:    cfg.Advertise.Serf,
 		Server:           cfg.Server.Enabled,
 		BootstrapExpect:  cfg.Server.BootstrapExpect,
+		RetryJoin:        cfg.Server.ServerJoin.RetryJoin,
+		NumSchedulers:    cfg.Server.NumSchedulers,
 		Client:           cfg.Client.Enabled,
 		NodeClass:        cfg.Client.NodeClass,
 		NodePool:         cfg.Client.NodePool,

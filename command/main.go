@@ -171,7 +171,7 @@ func Run(ctx context.Context, ui *UI, args []string) int {
 // lookup finds the longest registered command name that args start with and
 // returns it with the remaining arguments.
 func lookup(args []string) (string, []string) {
-	for n := min(len(args), 2); n > 0; n-- {
+	for n := min(len(args), 3); n > 0; n-- {
 		name := strings.Join(args[:n], " ")
 		if _, ok := Commands[name]; ok {
 			return name, args[n:]
@@ -216,11 +216,13 @@ func synopsis(name string) string {
 // parentSynopses describe the command groups that have no entry of their
 // own in Commands.
 var parentSynopses = map[string]string{
-	"alloc":  "Interact with allocations",
-	"eval":   "Interact with evaluations",
-	"job":    "Interact with jobs",
-	"node":   "Interact with nodes",
-	"plugin": "Run plugins served by this binary",
+	"alloc":    "Interact with allocations",
+	"eval":     "Interact with evaluations",
+	"job":      "Interact with jobs",
+	"node":     "Interact with nodes",
+	"operator": "Provides cluster-level tools for Drover operators",
+	"plugin":   "Run plugins served by this binary",
+	"server":   "Interact with servers",
 }
 
 // usage is the help text of the top level (parent "") or of a parent

@@ -19,7 +19,7 @@ func TestDispatcher(t *testing.T) {
 		stderrHas string
 	}{
 		{name: "no args", args: nil, code: ExitError, stderrHas: "Usage: drover [-version] [-help] <command> [args]"},
-		{name: "help", args: []string{"--help"}, code: ExitOK, stdoutHas: "    job        Interact with jobs\n"},
+		{name: "help", args: []string{"--help"}, code: ExitOK, stdoutHas: "    job         Interact with jobs\n"},
 		{name: "version", args: []string{"version"}, code: ExitOK, stdoutHas: "Drover v" + Version + "\n"},
 		{name: "version flag", args: []string{"-version"}, code: ExitOK, stdoutHas: "Drover v" + Version},
 		{name: "version with args", args: []string{"version", "x"}, code: ExitError, stderrHas: "takes no arguments"},

@@ -25,7 +25,12 @@ type NodeEndpoint struct {
 func (s *Server) Node() *NodeEndpoint { return &NodeEndpoint{srv: s} }
 
 // Register registers or re-registers a node and arms its heartbeat timer.
+// Register, UpdateStatus and UpdateAlloc are writes: a follower forwards
+// them to the leader, which owns the heartbeat timers.
 func (n *NodeEndpoint) Register(req *structs.NodeRegisterRequest, reply *structs.NodeUpdateResponse) error {
+	if done, err := n.srv.forward("Node.Register", req, reply); done {
+		return err
+	}
 	node := req.Node
 	if node == nil || node.ID == "" {
 		return fmt.Errorf("node register: missing node ID")
@@ -63,6 +68,9 @@ func (n *NodeEndpoint) Register(req *structs.NodeRegisterRequest, reply *structs
 // UpdateStatus is a client's heartbeat. A node that was marked down and
 // heartbeats again comes back as ready.
 func (n *NodeEndpoint) UpdateStatus(req *structs.NodeUpdateStatusRequest, reply *structs.NodeUpdateResponse) error {
+	if done, err := n.srv.forward("Node.UpdateStatus", req, reply); done {
+		return err
+	}
 	node, err := n.authNode(req.NodeID, req.SecretID)
 	if err != nil {
 		return err
@@ -90,7 +98,8 @@ func (n *NodeEndpoint) UpdateStatus(req *structs.NodeUpdateStatusRequest, reply 
 }
 
 // GetClientAllocs returns the node's allocations, blocking until they
-// change past MinIndex (or MaxWait passes).
+// change past MinIndex (or MaxWait passes). It is a read: any server
+// answers it from its own state.
 func (n *NodeEndpoint) GetClientAllocs(req *structs.NodeAllocsRequest, reply *structs.NodeAllocsResponse) error {
 	if _, err := n.authNode(req.NodeID, req.SecretID); err != nil {
 		return err
@@ -134,6 +143,9 @@ func (n *NodeEndpoint) GetClientAllocs(req *structs.NodeAllocsRequest, reply *st
 // finished free capacity, so blocked evaluations are retried; ones that
 // failed get an evaluation of their job so the scheduler can react.
 func (n *NodeEndpoint) UpdateAlloc(req *structs.AllocUpdateRequest, reply *structs.GenericResponse) error {
+	if done, err := n.srv.forward("Node.UpdateAlloc", req, reply); done {
+		return err
+	}
 	if _, err := n.authNode(req.NodeID, req.SecretID); err != nil {
 		return err
 	}
@@ -194,7 +206,7 @@ func (n *NodeEndpoint) heartbeatReply(nodeID string, index uint64, reply *struct
 	reply.HeartbeatTTL = n.srv.heartbeats.reset(nodeID)
 	reply.Index = index
 	reply.LeaderRPCAddr = n.srv.Leader()
-	reply.Servers = []string{n.srv.RPCAddr()}
+	reply.Servers = n.srv.aliveRPCAddrs()
 }
 
 // authNode checks that the node exists and the caller knows its secret.

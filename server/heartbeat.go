@@ -11,8 +11,10 @@ import (
 	"github.com/droverhq/drover/structs"
 )
 
-// heartbeats keeps, on the leader, one timer per node. A node whose timer
-// fires is marked down and every job with allocations on it is evaluated.
+// heartbeats keeps, on the leader, one timer per live node. A node whose
+// timer fires is marked down and every job with allocations on it is
+// evaluated. Heartbeats that reach a follower are forwarded to the leader
+// (NodeEndpoint.UpdateStatus), so only the leader's timers count.
 type heartbeats struct {
 	srv *Server
 
@@ -37,13 +39,28 @@ func (h *heartbeats) ttl(nodes int) time.Duration {
 }
 
 // initialize arms timers for every live node after a leader election, with
-// a fresh window so no node is declared down for the election's gap.
+// a fresh window (a full TTL for the whole cluster plus the grace period)
+// so no node is declared down for the election's gap.
 func (h *heartbeats) initialize(nodes []*structs.Node) {
+	live := 0
+	for _, n := range nodes {
+		if n.Status != structs.NodeStatusDown {
+			live++
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	window := h.ttl(live) + h.srv.cfg.HeartbeatGrace
 	for _, n := range nodes {
 		if n.Status == structs.NodeStatusDown {
 			continue
 		}
-		h.reset(n.ID)
+		id := n.ID
+		if t, ok := h.timers[id]; ok {
+			t.Reset(window)
+		} else {
+			h.timers[id] = time.AfterFunc(window, func() { h.expired(id) })
+		}
 	}
 }
 
@@ -51,7 +68,14 @@ func (h *heartbeats) initialize(nodes []*structs.Node) {
 func (h *heartbeats) reset(nodeID string) time.Duration {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	ttl := h.ttl(len(h.timers) + 1)
+	// The timers are exactly the live nodes (initialize arms one for every
+	// node not down), so their number, counting this node once, is the
+	// node count the rate target divides.
+	nodes := len(h.timers)
+	if _, ok := h.timers[nodeID]; !ok {
+		nodes++
+	}
+	ttl := h.ttl(nodes)
 	deadline := ttl + h.srv.cfg.HeartbeatGrace
 	if t, ok := h.timers[nodeID]; ok {
 		t.Reset(deadline)

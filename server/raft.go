@@ -18,17 +18,26 @@ import (
 )
 
 // setupRaft opens raft's stores (in memory in dev mode, raft-boltdb and
-// file snapshots otherwise), its transport over the RPC port, and
-// bootstraps a new single-server cluster.
+// file snapshots under data_dir otherwise) and its transport over the RPC
+// port. A server with existing raft state never bootstraps again; a new
+// one bootstraps alone when bootstrap_expect is 1, and otherwise waits for
+// the membership loop to bootstrap it with its peers or for a leader to
+// add it.
 func (s *Server) setupRaft() error {
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(s.cfg.NodeName)
 	rc.Logger = s.cfg.Logger.Named("raft")
-	if s.cfg.DevMode {
+	switch {
+	case s.cfg.DevMode:
 		// One server: there is nobody to wait for.
 		rc.HeartbeatTimeout = 100 * time.Millisecond
 		rc.ElectionTimeout = 100 * time.Millisecond
 		rc.LeaderLeaseTimeout = 100 * time.Millisecond
+		rc.CommitTimeout = 5 * time.Millisecond
+	case s.cfg.raftTimeout > 0:
+		rc.HeartbeatTimeout = s.cfg.raftTimeout
+		rc.ElectionTimeout = s.cfg.raftTimeout
+		rc.LeaderLeaseTimeout = s.cfg.raftTimeout / 2
 		rc.CommitTimeout = 5 * time.Millisecond
 	}
 	rc.SnapshotThreshold = 8192
@@ -70,7 +79,7 @@ func (s *Server) setupRaft() error {
 	if err != nil {
 		return fmt.Errorf("inspect raft state: %w", err)
 	}
-	if !existing {
+	if !existing && s.cfg.BootstrapExpect == 1 {
 		cfg := raft.Configuration{Servers: []raft.Server{{
 			ID:      rc.LocalID,
 			Address: transport.LocalAddr(),
@@ -78,7 +87,9 @@ func (s *Server) setupRaft() error {
 		if err := raft.BootstrapCluster(rc, logs, stable, snaps, transport, cfg); err != nil {
 			return fmt.Errorf("bootstrap raft: %w", err)
 		}
+		existing = true
 	}
+	s.members.setInCluster(existing)
 	r, err := raft.NewRaft(rc, s.fsm, logs, stable, snaps, transport)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
@@ -141,8 +152,9 @@ func (s *Server) establishLeadership() error {
 	}
 	s.heartbeats.initialize(nodes)
 
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.planApplier(ctx)
+	go s.autopilot(ctx)
 	s.logger.Info("cluster leadership acquired", "node", s.cfg.NodeName)
 	return nil
 }

@@ -3,14 +3,18 @@
 
 // Package server is Drover's control plane: raft over the state store, the
 // leader's evaluation broker, scheduler workers, the plan applier, node
-// heartbeats and the RPC endpoints clients call. Reads are served from the
-// local state store; every write goes through raft.
+// heartbeats and the RPC endpoints clients call. Servers find each other
+// through membership (membership.go) and form one raft cluster; reads are
+// served from the local state store, every write is forwarded to the
+// leader (forward.go) and goes through raft, and scheduler workers on
+// every server take evaluations from the leader's broker.
 package server
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -26,7 +30,8 @@ import (
 
 // Config configures a server.
 type Config struct {
-	// NodeName names this server in raft and in logs.
+	// NodeName names this server in raft (it is its raft ID), in the
+	// member list and in logs. It must be unique in the cluster.
 	NodeName   string
 	Region     string
 	Datacenter string
@@ -37,19 +42,69 @@ type Config struct {
 	// RPCAddr is where the RPC (and raft) listener binds; port 0 picks one.
 	RPCAddr string
 	// RPCAdvertise is the address other agents reach RPCAddr at; empty
-	// means the bound address.
+	// means the bound address (or, when that is 0.0.0.0, the host's first
+	// private IPv4 address). An unspecified IP here is refused.
 	RPCAdvertise string
-	// BootstrapExpect is how many servers form the first cluster. Only 1
-	// is supported until multi-server clustering lands.
+	// SerfAddr is where the membership listener binds (Nomad's serf
+	// port); empty runs no listener (dev mode: a cluster of one).
+	SerfAddr string
+	// SerfAdvertise is the address other servers reach SerfAddr at, with
+	// the same defaulting as RPCAdvertise.
+	SerfAdvertise string
+	// RetryJoin lists other servers' membership addresses ("host:port",
+	// port optional, default 4648), tried until one answers.
+	RetryJoin []string
+	// BootstrapExpect is how many servers form the first cluster. 1
+	// bootstraps alone at once; more waits until that many servers know
+	// each other. 0 means 1 when RetryJoin is empty, and otherwise "never
+	// bootstrap: wait for an existing cluster's leader to add this server".
 	BootstrapExpect int
-	// NumSchedulers is how many scheduler workers run here.
+	// NumSchedulers is how many scheduler workers run here; 0 means 2,
+	// a negative number none.
 	NumSchedulers int
 	// MinHeartbeatTTL, HeartbeatGrace and MaxHeartbeatsPerSecond shape
 	// client heartbeats, as Nomad's options of the same names.
 	MinHeartbeatTTL        time.Duration
 	HeartbeatGrace         time.Duration
 	MaxHeartbeatsPerSecond float64
-	Logger                 hclog.Logger
+	// EvalNackTimeout and EvalDeliveryLimit tune the eval broker's
+	// at-least-once delivery (defaults 60s and 3).
+	EvalNackTimeout   time.Duration
+	EvalDeliveryLimit int
+	// FailedEvalFollowupDelay is the least time before the follow-up of
+	// an evaluation that reached its delivery limit runs; up to as much
+	// again is added as jitter. Default 1m.
+	FailedEvalFollowupDelay time.Duration
+	// Autopilot configures dead-server cleanup.
+	Autopilot AutopilotConfig
+	Logger    hclog.Logger
+
+	// Test knobs: faster raft and membership timings.
+	raftTimeout   time.Duration
+	probeInterval time.Duration
+	failTimeout   time.Duration
+}
+
+// AutopilotConfig is the autopilot block, with Nomad's option names plus
+// DeadServerLastContactThreshold (as Vault's and OpenBao's autopilot).
+type AutopilotConfig struct {
+	// CleanupDeadServers removes dead servers from the raft configuration
+	// (default on; DisableCleanupDeadServers turns it off, because a zero
+	// value cannot mean "on").
+	DisableCleanupDeadServers bool
+	// LastContactThreshold is how long a server may go without contact
+	// from the leader before it is reported unhealthy (default 200ms).
+	LastContactThreshold time.Duration
+	// ServerStabilizationTime is how long a newly seen server must stay
+	// reachable before the leader adds it as a voter (default 10s; 0 in
+	// dev mode).
+	ServerStabilizationTime time.Duration
+	// DeadServerLastContactThreshold is how long the leader must not have
+	// heard from a voter before autopilot removes it (default 1m).
+	DeadServerLastContactThreshold time.Duration
+	// MinQuorum is the fewest voters autopilot leaves (default 0: only the
+	// quorum rule applies).
+	MinQuorum int
 }
 
 func (c *Config) setDefaults() {
@@ -65,7 +120,7 @@ func (c *Config) setDefaults() {
 	if c.RPCAddr == "" {
 		c.RPCAddr = "127.0.0.1:4647"
 	}
-	if c.BootstrapExpect == 0 {
+	if c.BootstrapExpect == 0 && len(c.RetryJoin) == 0 {
 		c.BootstrapExpect = 1
 	}
 	if c.NumSchedulers == 0 {
@@ -79,6 +134,24 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxHeartbeatsPerSecond == 0 {
 		c.MaxHeartbeatsPerSecond = 50
+	}
+	if c.FailedEvalFollowupDelay == 0 {
+		c.FailedEvalFollowupDelay = time.Minute
+	}
+	if c.Autopilot.LastContactThreshold == 0 {
+		c.Autopilot.LastContactThreshold = 200 * time.Millisecond
+	}
+	if c.Autopilot.ServerStabilizationTime == 0 && !c.DevMode {
+		c.Autopilot.ServerStabilizationTime = 10 * time.Second
+	}
+	if c.Autopilot.DeadServerLastContactThreshold == 0 {
+		c.Autopilot.DeadServerLastContactThreshold = time.Minute
+	}
+	if c.probeInterval == 0 {
+		c.probeInterval = time.Second
+	}
+	if c.failTimeout == 0 {
+		c.failTimeout = 5 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
@@ -100,9 +173,12 @@ type Server struct {
 	planQueue  chan *pendingPlan
 	heartbeats *heartbeats
 
-	rpcListener net.Listener
-	raftLayer   *raftLayer
-	rpcServer   *rpcServer
+	rpcListener  net.Listener
+	rpcAdvertise string
+	raftLayer    *raftLayer
+	rpcServer    *rpcServer
+	pool         *connPool
+	members      *membership
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -116,8 +192,11 @@ type Server struct {
 // scheduler workers, and begins campaigning for leadership.
 func New(cfg Config) (*Server, error) {
 	cfg.setDefaults()
-	if cfg.BootstrapExpect != 1 {
-		return nil, fmt.Errorf("bootstrap_expect = %d: only single-server clusters are supported so far", cfg.BootstrapExpect)
+	if cfg.BootstrapExpect < 0 {
+		return nil, fmt.Errorf("bootstrap_expect = %d: must not be negative", cfg.BootstrapExpect)
+	}
+	if cfg.DevMode && cfg.BootstrapExpect > 1 {
+		return nil, fmt.Errorf("bootstrap_expect = %d: a dev-mode server runs alone and must bootstrap with 1", cfg.BootstrapExpect)
 	}
 	st, err := state.New()
 	if err != nil {
@@ -132,7 +211,12 @@ func New(cfg Config) (*Server, error) {
 		ctx:       ctx,
 		cancel:    cancel,
 	}
-	s.broker = broker.New(broker.Config{OnGiveUp: s.evalGivenUp})
+	s.pool = newConnPool()
+	s.broker = broker.New(broker.Config{
+		NackTimeout:   cfg.EvalNackTimeout,
+		DeliveryLimit: cfg.EvalDeliveryLimit,
+		OnGiveUp:      s.evalGivenUp,
+	})
 	s.blocked = newBlockedEvals(s.broker)
 	s.heartbeats = newHeartbeats(s)
 	s.fsm = fsm.New(st, s, cfg.Logger)
@@ -141,13 +225,22 @@ func New(cfg Config) (*Server, error) {
 		cancel()
 		return nil, err
 	}
-	if err := s.setupRaft(); err != nil {
+	members, err := newMembership(s)
+	if err != nil {
 		_ = s.rpcListener.Close()
 		cancel()
 		return nil, err
 	}
-	s.wg.Add(1)
+	s.members = members
+	if err := s.setupRaft(); err != nil {
+		_ = s.rpcListener.Close()
+		s.members.close()
+		cancel()
+		return nil, err
+	}
+	s.wg.Add(2)
 	go s.monitorLeadership()
+	go s.members.run(ctx)
 	for i := 0; i < cfg.NumSchedulers; i++ {
 		w := newWorker(s, i)
 		s.wg.Add(1)
@@ -164,6 +257,9 @@ func (s *Server) Shutdown() error {
 	if s.rpcListener != nil {
 		errs = append(errs, s.rpcListener.Close())
 	}
+	if s.members != nil {
+		s.members.close()
+	}
 	if s.raftLayer != nil {
 		s.raftLayer.Close()
 	}
@@ -171,6 +267,7 @@ func (s *Server) Shutdown() error {
 		errs = append(errs, s.raft.Shutdown().Error())
 	}
 	s.wg.Wait()
+	s.pool.close()
 	if s.closer != nil {
 		errs = append(errs, s.closer())
 	}
@@ -184,12 +281,13 @@ func (s *Server) State() *state.StateStore { return s.state }
 func (s *Server) Region() string { return s.cfg.Region }
 
 // RPCAddr returns the address clients reach this server's RPC at.
-func (s *Server) RPCAddr() string {
-	if s.cfg.RPCAdvertise != "" {
-		return s.cfg.RPCAdvertise
-	}
-	return s.rpcListener.Addr().String()
-}
+func (s *Server) RPCAddr() string { return s.rpcAdvertise }
+
+// NodeName returns the server's name, which is also its raft ID.
+func (s *Server) NodeName() string { return s.cfg.NodeName }
+
+// Datacenter returns the server's datacenter.
+func (s *Server) Datacenter() string { return s.cfg.Datacenter }
 
 // IsLeader reports whether this server leads the cluster.
 func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader }
@@ -226,8 +324,8 @@ func (s *Server) Peers() ([]string, error) {
 	return out, nil
 }
 
-// errNotLeader is returned for writes made on a follower. Forwarding writes
-// to the leader comes with multi-server clustering.
+// errNotLeader is returned when a write reaches a server that is not (or
+// no longer) the leader, and no leader could be found to forward it to.
 var errNotLeader = errors.New("no cluster leader")
 
 // raftApply commits a message through raft and returns its index.
@@ -265,13 +363,41 @@ func (s *Server) EvalsCommitted(evals []*structs.Evaluation) {
 	}
 }
 
-// evalGivenUp marks an evaluation the broker gave up on as failed.
+// evalGivenUp marks an evaluation the broker gave up on as failed and, as
+// Nomad does, creates a delayed follow-up evaluation of the same job so the
+// work is retried later rather than dropped.
 func (s *Server) evalGivenUp(eval *structs.Evaluation) {
+	now := time.Now()
+	delay := s.cfg.FailedEvalFollowupDelay + time.Duration(rand.Int64N(int64(s.cfg.FailedEvalFollowupDelay)+1))
+	followup := &structs.Evaluation{
+		ID:             structs.GenerateUUID(),
+		Namespace:      eval.Namespace,
+		Priority:       eval.Priority,
+		Type:           eval.Type,
+		TriggeredBy:    EvalTriggerFailedFollowUp,
+		JobID:          eval.JobID,
+		JobModifyIndex: eval.JobModifyIndex,
+		Status:         structs.EvalStatusPending,
+		Wait:           delay,
+		WaitUntil:      now.Add(delay),
+		PreviousEval:   eval.ID,
+		CreateTime:     now.UnixNano(),
+		ModifyTime:     now.UnixNano(),
+	}
 	failed := eval.Copy()
 	failed.Status = structs.EvalStatusFailed
 	failed.StatusDescription = "evaluation reached delivery limit"
-	failed.ModifyTime = time.Now().UnixNano()
-	if _, err := s.raftApply(structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{failed}}); err != nil {
+	failed.NextEval = followup.ID
+	failed.ModifyTime = now.UnixNano()
+	req := &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{failed, followup}}
+	if _, err := s.raftApply(structs.EvalUpdateRequestType, req); err != nil {
 		s.logger.Error("cannot mark eval failed", "eval_id", eval.ID, "error", err)
+		return
 	}
+	s.logger.Warn("evaluation reached its delivery limit: failed, follow-up scheduled",
+		"eval_id", eval.ID, "job_id", eval.JobID, "followup_eval_id", followup.ID, "wait", delay)
 }
+
+// EvalTriggerFailedFollowUp is the TriggeredBy of the evaluation created
+// when another reached the broker's delivery limit (Nomad's value).
+const EvalTriggerFailedFollowUp = "failed-follow-up"

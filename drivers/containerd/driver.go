@@ -284,13 +284,16 @@ func (d *Driver) start(c *client.Client, ns string, cfg *plugins.TaskConfig, tc 
 		stopWatch()
 		return nil, fmt.Errorf("wait for task of container %s: %w", id, err)
 	}
+	// Taken before Start: a task that exits at once must not seem to have
+	// finished before it started (the exit time comes from containerd).
+	startedAt := time.Now()
 	if err := ct.Start(ctx); err != nil {
 		stopWatch()
 		return nil, fmt.Errorf("start task of container %s: %w", id, err)
 	}
 	t := &task{
 		cfg: cfg, namespace: ns, containerID: id, image: img.Name(), pid: ct.Pid(),
-		startedAt: time.Now(), stopWatch: stopWatch, done: make(chan struct{}),
+		startedAt: startedAt, stopWatch: stopWatch, done: make(chan struct{}),
 	}
 	logger := d.logger.With("task_id", cfg.ID, "container", id)
 	go t.watch(watchCtx, c, statusC, logger)
