@@ -217,3 +217,8 @@ func (h *netHost) waitHTTP(d time.Duration, path string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// newRand returns a seeded random source for reproducible chaos runs.
+func newRand(seed int64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), uint64(seed>>1)))
+}
