@@ -31,12 +31,30 @@ func (e *Error) Error() string {
 // Unwrap gives errors.As access to the underlying hcl.Diagnostics.
 func (e *Error) Unwrap() error { return e.Diags }
 
+// errorsOnly returns the errors among diags in source order. An error
+// that repeats exactly (same place, same words) is kept once: a dynamic
+// block's content is decoded once per element, and a mistake that does
+// not depend on the element would otherwise be listed for each.
 func errorsOnly(diags hcl.Diagnostics) hcl.Diagnostics {
 	var out hcl.Diagnostics
+	type key struct {
+		rng             hcl.Range
+		summary, detail string
+	}
+	seen := map[key]bool{}
 	for _, d := range diags {
-		if d.Severity == hcl.DiagError {
-			out = append(out, d)
+		if d.Severity != hcl.DiagError {
+			continue
 		}
+		var k key
+		if d.Subject != nil {
+			k = key{*d.Subject, d.Summary, d.Detail}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		}
+		out = append(out, d)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Subject, out[j].Subject

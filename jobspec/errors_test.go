@@ -206,7 +206,8 @@ func TestParseErrors(t *testing.T) {
 // FuzzParse feeds arbitrary bytes to Parse: it may fail, never panic.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.nomad.hcl")
-	for _, name := range append(files, "testdata/hello.json") {
+	broken, _ := filepath.Glob("testdata/broken/*.nomad.hcl")
+	for _, name := range append(append(files, broken...), "testdata/hello.json") {
 		src, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
@@ -218,6 +219,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"Job": null}`))
 	f.Add([]byte(`job "x" { meta { a = format("%99999999s", "") } }`))
 	f.Add([]byte(`locals { a = replace("aaaa", "a", "aaaa") } job "x" { meta { b = local.a } }`))
+	f.Add([]byte("job \"x\" {\n dynamic \"group\" {\n for_each = range(3)\n labels = [\"g${group.key}\"]\n content {\n task \"t\" {\n config {\n dynamic \"m\" {\n for_each = {a = 1}\n content { v = m.value }\n }\n }\n }\n }\n }\n}\n"))
+	f.Add([]byte("job \"x\" {\n meta {\n y = jsonencode(yamldecode(\"a: &a [1]\\nb: [*a, *a]\"))\n }\n}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		job, err := Parse("fuzz.hcl", src, &ParseOptions{Vars: map[string]string{}})
 		if err == nil && job == nil {

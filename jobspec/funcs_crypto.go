@@ -23,6 +23,8 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/gocty"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // This file holds the hash, crypto, encoding, UUID and time functions
@@ -181,5 +183,36 @@ var timestampFunc = function.New(&function.Spec{
 	Type: function.StaticReturnType(cty.String),
 	Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
 		return cty.StringVal(time.Now().UTC().Format(time.RFC3339)), nil
+	},
+})
+
+// maxBcryptCost bounds bcrypt's cost. Each step doubles the work: cost 31,
+// which bcrypt itself accepts, takes days, and a job file is parsed by the
+// CLI and may be parsed by servers and fuzzers. 14 takes about a second.
+const maxBcryptCost = 14
+
+// bcryptFunc is Nomad's bcrypt(string, cost): a bcrypt hash in Modular
+// Crypt Format ("$2a$10$..."), with a random salt, so each call differs.
+// The cost is optional and defaults to 10, as Nomad documents.
+var bcryptFunc = function.New(&function.Spec{
+	Params:   []function.Parameter{{Name: "str", Type: cty.String}},
+	VarParam: &function.Parameter{Name: "cost", Type: cty.Number},
+	Type:     function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
+		cost := bcrypt.DefaultCost
+		switch len(args) {
+		case 1:
+		case 2:
+			if err := gocty.FromCtyValue(args[1], &cost); err != nil || cost < bcrypt.MinCost || cost > maxBcryptCost {
+				return cty.NilVal, function.NewArgErrorf(1, "cost must be a whole number from %d to %d", bcrypt.MinCost, maxBcryptCost)
+			}
+		default:
+			return cty.NilVal, errors.New("bcrypt takes a string and an optional cost")
+		}
+		h, err := bcrypt.GenerateFromPassword([]byte(args[0].AsString()), cost)
+		if err != nil {
+			return cty.NilVal, fmt.Errorf("bcrypt: %w", err)
+		}
+		return cty.StringVal(string(h)), nil
 	},
 })

@@ -4,14 +4,11 @@
 package jobspec
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -21,8 +18,8 @@ import (
 	"github.com/zclconf/go-cty/cty/function"
 )
 
-// This file holds fileset, templatefile and yamlencode: the functions
-// that walk files or render text, beyond go-cty's library.
+// This file holds fileset and templatefile: the functions that walk
+// files or render templates, beyond go-cty's library.
 
 // fileSetFunc lists the regular files under a directory that match a
 // pattern, as paths relative to the directory with "/" separators,
@@ -136,92 +133,4 @@ func templateFileFunc(allowFS bool, fns map[string]function.Function) function.F
 			return out, nil
 		},
 	})
-}
-
-// yamlEncodeFunc encodes a value as block-style YAML with every string
-// and key double-quoted, which keeps "yes", "1.0" and friends strings.
-var yamlEncodeFunc = function.New(&function.Spec{
-	Params: []function.Parameter{{Name: "value", Type: cty.DynamicPseudoType, AllowNull: true}},
-	Type:   function.StaticReturnType(cty.String),
-	Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
-		if !args[0].IsWhollyKnown() {
-			return cty.UnknownVal(cty.String), nil
-		}
-		var b strings.Builder
-		writeYAML(&b, args[0], 0)
-		return cty.StringVal(b.String()), nil
-	},
-})
-
-func writeYAML(b *strings.Builder, v cty.Value, indent int) {
-	pad := strings.Repeat("  ", indent)
-	ty := v.Type()
-	switch {
-	case v.IsNull():
-		b.WriteString("null\n")
-	case ty == cty.String:
-		b.WriteString(yamlQuote(v.AsString()) + "\n")
-	case ty == cty.Number:
-		b.WriteString(v.AsBigFloat().Text('f', -1) + "\n")
-	case ty == cty.Bool:
-		fmt.Fprintf(b, "%t\n", v.True())
-	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType():
-		if v.LengthInt() == 0 {
-			b.WriteString("[]\n")
-			return
-		}
-		for it := v.ElementIterator(); it.Next(); {
-			_, ev := it.Element()
-			b.WriteString(pad + "- ")
-			writeYAMLNested(b, ev, indent+1, true)
-		}
-	case ty.IsMapType() || ty.IsObjectType():
-		if v.LengthInt() == 0 {
-			b.WriteString("{}\n")
-			return
-		}
-		var keys []string
-		vals := map[string]cty.Value{}
-		for it := v.ElementIterator(); it.Next(); {
-			k, ev := it.Element()
-			keys = append(keys, k.AsString())
-			vals[k.AsString()] = ev
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			b.WriteString(pad + yamlQuote(k) + ":")
-			writeYAMLNested(b, vals[k], indent+1, false)
-		}
-	}
-}
-
-// writeYAMLNested writes a value after "- " (inList) or "key:".
-func writeYAMLNested(b *strings.Builder, v cty.Value, indent int, inList bool) {
-	ty := v.Type()
-	collection := !v.IsNull() && (ty.IsListType() || ty.IsSetType() || ty.IsTupleType() || ty.IsMapType() || ty.IsObjectType())
-	switch {
-	case !collection || v.LengthInt() == 0:
-		if !inList {
-			b.WriteString(" ")
-		}
-		writeYAML(b, v, 0)
-	case inList:
-		// The first line of a nested block shares the "- " line.
-		var nb strings.Builder
-		writeYAML(&nb, v, indent)
-		b.WriteString(strings.TrimPrefix(nb.String(), strings.Repeat("  ", indent)))
-	default:
-		b.WriteString("\n")
-		writeYAML(b, v, indent)
-	}
-}
-
-// yamlQuote double-quotes s; JSON's escapes are valid in YAML's
-// double-quoted style.
-func yamlQuote(s string) string {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	return strings.TrimSuffix(buf.String(), "\n")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	ctyyaml "github.com/zclconf/go-cty-yaml"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
@@ -21,8 +22,9 @@ import (
 )
 
 // functions returns the HCL functions a job file may call: go-cty's
-// standard library under the names Nomad documents, plus a few of Nomad's
-// own. The filesystem functions read files only when allowFS is set: the
+// standard library under the names Nomad documents, go-cty-yaml's YAML
+// functions (the ones Nomad uses, so the output is byte for byte Nomad's),
+// plus a few of Nomad's own. The filesystem functions read files only when allowFS is set: the
 // CLI allows them, an HTTP endpoint that parses a submitted job must not.
 func functions(allowFS bool) map[string]function.Function {
 	fns := map[string]function.Function{
@@ -105,7 +107,9 @@ func functions(allowFS bool) map[string]function.Function {
 		"sha512":          sha512Func,
 		"rsadecrypt":      rsaDecryptFunc,
 		"urlencode":       urlEncodeFunc,
-		"yamlencode":      yamlEncodeFunc,
+		"yamldecode":      ctyyaml.YAMLDecodeFunc,
+		"yamlencode":      ctyyaml.YAMLEncodeFunc,
+		"bcrypt":          bcryptFunc,
 		"uuidv4":          uuidV4Func,
 		"uuidv5":          uuidV5Func,
 		"timestamp":       timestampFunc,

@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // TestFunctions calls every function a job file may use, through a real
@@ -47,6 +49,8 @@ func TestFunctions(t *testing.T) {
 		{`base64decode("aGk=")`, `"hi"`},
 		{`base64encode("hi")`, `"aGk="`},
 		{`basename("/a/b.txt")`, `"b.txt"`},
+		{`bcrypt("hello world")`, `~^"\$2a\$10\$[./A-Za-z0-9]{53}"$`},
+		{`bcrypt("hello world", 4)`, `~^"\$2a\$04\$[./A-Za-z0-9]{53}"$`},
 		{`can(var.nope)`, `false`},
 		{`ceil(1.2)`, `2`},
 		{`chomp("x\n")`, `"x"`},
@@ -138,7 +142,10 @@ func TestFunctions(t *testing.T) {
 		{`uuidv4()`, `~^"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"$`},
 		{`uuidv5("dns", "www.example.com")`, `"2ed6657d-e927-568b-95e1-2665a8aea6a2"`},
 		{`values({a = 1, b = 2})`, `[1,2]`},
-		{`yamlencode({a = "b", c = [1, {d = true}], e = {}})`, `"\"a\": \"b\"\n\"c\":\n  - 1\n  - \"d\": true\n\"e\": {}\n"`},
+		{`yamldecode("a: 1\nb: [x, true]\nc: {d: ~}\n")`, `{"a":1,"b":["x",true],"c":{"d":null}}`},
+		{`yamldecode("- yes\n- '1.0'\n")`, `[true,"1.0"]`},
+		{`yamlencode({a = "b", c = [1, {d = true}], e = {}})`, `"\"a\": \"b\"\n\"c\":\n- 1\n- \"d\": true\n\"e\": {}\n"`},
+		{`yamlencode("multi\nline")`, `"|-\n  multi\n  line\n"`},
 		{`zipmap(["a"], [1])`, `{"a":1}`},
 	}
 	called := map[string]bool{}
@@ -176,7 +183,15 @@ func TestFunctions(t *testing.T) {
 // TestFunctionLimits checks that calls that would build huge values fail
 // quickly with a clear message instead of exhausting memory.
 func TestFunctionLimits(t *testing.T) {
+	// A "billion laughs" YAML document: ten aliases of ten aliases, nine
+	// levels deep, in a few hundred bytes.
+	laughs, prev := `a: &a [x,x,x,x,x,x,x,x,x,x]\n`, "a"
+	for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+		laughs += n + ": &" + n + " [" + strings.Repeat("*"+prev+",", 9) + "*" + prev + "]\\n"
+		prev = n
+	}
 	cases := []struct{ expr, want string }{
+		{`yamldecode("` + laughs + `")`, "the document expands to more than 100000 values"},
 		{`format("%99999999s", "")`, "width or precision 99999999 is too large"},
 		{`formatlist("%099999s", ["a"])`, "width or precision 99999 is too large"},
 		{`indent(5000, join("\n", range(1000)))`, "the result would be too large"},
@@ -185,6 +200,8 @@ func TestFunctionLimits(t *testing.T) {
 		{`regex_replace(format("%9999s", ""), " ", "$0$0$0$0$0$0$0$0$0$0$0$0$0$0$0")`, "the result would be too large"},
 		{`setproduct(range(1000), range(1000), range(1000))`, "the product would have more than"},
 		{`join(format("%9999s", ""), range(1000))`, "the result would be too large"},
+		{`bcrypt("x", 31)`, "cost must be a whole number from 4 to 14"},
+		{`bcrypt("x", 10, 11)`, "bcrypt takes a string and an optional cost"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.expr, func(t *testing.T) {
@@ -198,6 +215,28 @@ func TestFunctionLimits(t *testing.T) {
 	big := append([]byte("job \"x\" {}\n#"), make([]byte, maxSourceBytes)...)
 	if _, err := Parse("big.hcl", big, nil); err == nil || !strings.Contains(err.Error(), "Job file too large") {
 		t.Fatalf("big file: err = %v", err)
+	}
+}
+
+// TestBcrypt checks that bcrypt's hashes verify against the string they
+// hash, and that two calls salt differently, as Nomad documents.
+func TestBcrypt(t *testing.T) {
+	src := "job \"f\" {\n  meta {\n    a = bcrypt(\"hunter2\", 5)\n    b = bcrypt(\"hunter2\", 5)\n  }\n}\n"
+	job, err := Parse("f.nomad.hcl", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := job.Meta["a"], job.Meta["b"]
+	if a == b {
+		t.Fatalf("two calls gave the same hash %q: the salt is not random", a)
+	}
+	for _, h := range []string{a, b} {
+		if err := bcrypt.CompareHashAndPassword([]byte(h), []byte("hunter2")); err != nil {
+			t.Fatalf("hash %q does not verify: %v", h, err)
+		}
+		if cost, err := bcrypt.Cost([]byte(h)); err != nil || cost != 5 {
+			t.Fatalf("hash %q: cost %d, %v", h, cost, err)
+		}
 	}
 }
 

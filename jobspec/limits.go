@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+	ctyyaml "github.com/zclconf/go-cty-yaml"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/gocty"
@@ -23,8 +25,14 @@ import (
 //     their bytes, collections the sum of their elements), and the
 //     functions that multiply their input (format and formatlist widths,
 //     indent, replace, regex_replace, join, setproduct) are checked before
-//     they run, so the large value is never built;
-//   - no argument, local or variable evaluates to more than maxValueBytes.
+//     they run, so the large value is never built (yamldecode counts
+//     the nodes its document expands to, aliases included);
+//   - no argument, local or variable evaluates to more than maxValueBytes;
+//   - dynamic blocks generate at most maxDynamicBlocks blocks in all, so
+//     nested for_each loops cannot multiply into millions of groups;
+//   - the values of all the job's arguments add up to at most
+//     maxEvalBytes, because a dynamic block evaluates its content once
+//     per element: 10,000 blocks of 1 MB values would be 10 GB of work.
 //
 // Operators and templates can still join several bounded values, so an
 // expression is bounded by maxValueBytes times its own length; that is
@@ -34,7 +42,43 @@ const (
 	maxValueBytes  = 1 << 20
 	maxListElems   = 100_000
 	maxFormatWidth = 10_000
+
+	maxDynamicBlocks = 10_000
+	maxEvalBytes     = 64 << 20
 )
+
+// budget is what one job file has spent of the limits that add up over
+// the whole file (maxDynamicBlocks, maxEvalBytes).
+type budget struct {
+	blocks int
+	bytes  int
+	// over is the error reported when bytes went over maxEvalBytes; later
+	// evaluations return it again, and errorsOnly keeps one copy.
+	over *hcl.Diagnostic
+}
+
+// spendBlocks counts n generated blocks and reports whether that is more
+// than a job file may generate.
+func (b *budget) spendBlocks(n int) bool {
+	b.blocks += n
+	return b.blocks > maxDynamicBlocks
+}
+
+// spendBytes counts n bytes of evaluated values, from the expression at
+// rng.
+func (b *budget) spendBytes(n int, rng hcl.Range) {
+	b.bytes += n
+	if b.bytes > maxEvalBytes && b.over == nil {
+		b.over = errorAt(rng, "Job file too large when evaluated",
+			fmt.Sprintf("The job's arguments evaluate to more than %d bytes in all (dynamic blocks repeat their content once per element); this is where the limit was reached.", maxEvalBytes))
+	}
+}
+
+// overspent returns the error to report when the job file has evaluated
+// too much already, or nil.
+func (b *budget) overspent() *hcl.Diagnostic {
+	return b.over
+}
 
 // limitFuncs wraps every function so that it checks the limits above.
 func limitFuncs(fns map[string]function.Function) map[string]function.Function {
@@ -142,8 +186,43 @@ func precheck(name string, args []cty.Value) error {
 				return fmt.Errorf("the product would have more than %d elements", maxListElems)
 			}
 		}
+	case "yamldecode":
+		// YAML aliases let a few lines stand for an exponential tree
+		// ("billion laughs"), and decoding builds every node of it. The
+		// implied type shares structure like the document does, so it is
+		// cheap to compute, and its expanded size is the node count.
+		ty, err := ctyyaml.Standard.ImpliedType([]byte(str(0)))
+		if err != nil {
+			return nil // the function itself reports the bad document
+		}
+		if n := typeNodes(ty, maxListElems); n > maxListElems {
+			return fmt.Errorf("the document expands to more than %d values (through aliases, perhaps)", maxListElems)
+		}
 	}
 	return nil
+}
+
+// typeNodes counts the nodes of a value of type ty, counting each element
+// of a tuple and attribute of an object, and stops once over limit.
+func typeNodes(ty cty.Type, limit int) int {
+	n := 1
+	switch {
+	case ty.IsTupleType():
+		for _, et := range ty.TupleElementTypes() {
+			if n += typeNodes(et, limit); n > limit {
+				return n
+			}
+		}
+	case ty.IsObjectType():
+		for _, at := range ty.AttributeTypes() {
+			if n += typeNodes(at, limit); n > limit {
+				return n
+			}
+		}
+	case ty.IsCollectionType():
+		n += typeNodes(ty.ElementType(), limit)
+	}
+	return n
 }
 
 func atoi(s string) int {

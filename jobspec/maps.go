@@ -98,24 +98,49 @@ func decodeFreeForm(d *decoder, body hcl.Body, allowLabels bool) (map[string]int
 			out[a.Name] = ctyToGo(v)
 		}
 	}
-	for _, b := range sb.Blocks {
-		if len(b.Labels) > 0 && !allowLabels {
-			diags = append(diags, errorAt(b.LabelRanges[0], "Unexpected block label",
-				fmt.Sprintf("Blocks inside a driver config take no labels; write %s { ... }.", b.Type)))
+	for _, blk := range sb.Blocks {
+		b := blk.AsHCLBlock()
+		if b.Type != dynamicHeader.Type {
+			diags = append(diags, freeFormBlockInto(d, b, out, attrs, allowLabels)...)
 			continue
 		}
-		if _, isAttr := sb.Attributes[b.Type]; isAttr {
-			diags = append(diags, errorAt(b.TypeRange, "Duplicate config key",
-				fmt.Sprintf("%q is set both as an argument and as a block.", b.Type)))
+		if len(b.Labels) != 1 {
+			diags = append(diags, errorAt(b.DefRange, "Invalid dynamic block",
+				"A dynamic block takes one label, the type of the blocks it generates: dynamic \"name\" { ... }."))
 			continue
 		}
-		inner, idiags := decodeFreeForm(d, b.Body, allowLabels)
-		diags = append(diags, idiags...)
-		for i := len(b.Labels) - 1; i >= 0; i-- {
-			inner = map[string]interface{}{b.Labels[i]: []map[string]interface{}{inner}}
+		nlabels := 0
+		if allowLabels {
+			nlabels = anyLabels
 		}
-		list, _ := out[b.Type].([]map[string]interface{})
-		out[b.Type] = append(list, inner)
+		gen, gdiags := d.expandDynamic(b, nlabels)
+		diags = append(diags, gdiags...)
+		for _, g := range gen {
+			diags = append(diags, freeFormBlockInto(g.d, g.b, out, attrs, allowLabels)...)
+		}
 	}
 	return out, diags
+}
+
+// freeFormBlockInto adds one nested block of a free-form body to out,
+// under its type name; attrs are the body's arguments, which a block may
+// not shadow.
+func freeFormBlockInto(d *decoder, b *hcl.Block, out map[string]interface{}, attrs []*hclsyntax.Attribute, allowLabels bool) hcl.Diagnostics {
+	if len(b.Labels) > 0 && !allowLabels {
+		return hcl.Diagnostics{errorAt(b.LabelRanges[0], "Unexpected block label",
+			fmt.Sprintf("Blocks inside a driver config take no labels; write %s { ... }.", b.Type))}
+	}
+	for _, a := range attrs {
+		if a.Name == b.Type {
+			return hcl.Diagnostics{errorAt(b.TypeRange, "Duplicate config key",
+				fmt.Sprintf("%q is set both as an argument and as a block.", b.Type))}
+		}
+	}
+	inner, diags := decodeFreeForm(d, b.Body, allowLabels)
+	for i := len(b.Labels) - 1; i >= 0; i-- {
+		inner = map[string]interface{}{b.Labels[i]: []map[string]interface{}{inner}}
+	}
+	list, _ := out[b.Type].([]map[string]interface{})
+	out[b.Type] = append(list, inner)
+	return diags
 }

@@ -4,41 +4,33 @@
 package jobspec
 
 import (
-	"time"
-
 	"github.com/droverhq/drover/api"
 )
 
-// normalizeJob applies the few settings Nomad's own job parser makes
-// itself, so that Drover's parser output matches `nomad job run -output`
-// for the same file. Everything else stays unset for the server to
-// canonicalise. What it does, and why:
+// normalizeJob turns what a job file writes into the API's shape where
+// the two differ, and sets nothing else: defaults are the server's job
+// (api's Canonicalize and structs' canonicalisation), so that a field the
+// file leaves out stays nil. That is what Nomad's JSON job documentation
+// shows for `nomad job run -output` (Region, Priority, RestartPolicy,
+// Resources' unset fields... all null).
 //
-//   - periodic: a cron or crons value means the spec type is "cron", the
-//     only kind a job file can express.
-//   - network ports: a port "label" block with a static number is a
-//     reserved port, one without is a dynamic port.
-//   - template: change_mode "restart", perms "0644", splay 5s and
-//     error_on_missing_key false when not set; a change_script gets
-//     empty args, a 5s timeout and fail_on_error false.
-//   - vault: env true, disable_file false and change_mode "restart".
+//   - network ports: a job file writes every port as port "label" { },
+//     the API keeps two lists; a port with a static number is a reserved
+//     port, one without is a dynamic port, as the json-jobs documentation
+//     describes them.
+//
+// Earlier versions also filled in the periodic spec type ("cron"), the
+// template defaults (change_mode, perms, splay, error_on_missing_key,
+// change_script args/timeout/fail_on_error) and the vault defaults (env,
+// disable_file, change_mode). Nomad's documentation does not show its
+// parser setting them, and api's Canonicalize sets the same values on the
+// server, so they are left nil now.
 func normalizeJob(job *api.Job) {
-	if p := job.Periodic; p != nil && (p.Spec != nil || p.Specs != nil) {
-		p.SpecType = api.Ptr("cron")
-	}
 	for _, g := range job.TaskGroups {
 		normalizePorts(g.Networks)
 		for _, t := range g.Tasks {
 			if t.Resources != nil {
 				normalizePorts(t.Resources.Networks)
-			}
-			for _, tmpl := range t.Templates {
-				normalizeTemplate(tmpl)
-			}
-			if v := t.Vault; v != nil {
-				setDefault(&v.Env, true)
-				setDefault(&v.DisableFile, false)
-				setDefault(&v.ChangeMode, "restart")
 			}
 		}
 	}
@@ -55,25 +47,5 @@ func normalizePorts(networks []*api.NetworkResource) {
 			}
 		}
 		n.DynamicPorts = dynamic
-	}
-}
-
-func normalizeTemplate(t *api.Template) {
-	setDefault(&t.ChangeMode, "restart")
-	setDefault(&t.Perms, "0644")
-	setDefault(&t.Splay, 5*time.Second)
-	setDefault(&t.ErrMissingKey, false)
-	if cs := t.ChangeScript; cs != nil {
-		if cs.Args == nil {
-			cs.Args = []string{}
-		}
-		setDefault(&cs.Timeout, 5*time.Second)
-		setDefault(&cs.FailOnError, false)
-	}
-}
-
-func setDefault[V any](p **V, v V) {
-	if *p == nil {
-		*p = &v
 	}
 }

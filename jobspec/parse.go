@@ -5,9 +5,10 @@
 // into an *api.Job, ready for PUT /v1/jobs.
 //
 // It follows Nomad's job specification: input variables with their
-// sources (-var, var files, NOMAD_VAR_*), locals, HCL functions, and
-// runtime interpolations such as ${attr.kernel.name} kept verbatim for the
-// client. It sets no defaults the file does not set, apart from the job's
+// sources (-var, var files, NOMAD_VAR_*), locals, HCL functions, dynamic
+// blocks (dynamic.go), and runtime interpolations such as
+// ${attr.kernel.name} kept verbatim for the client. Format lays a job
+// file out the canonical way, for a fmt command. It sets no defaults the file does not set, apart from the job's
 // ID and name from its label: the server canonicalises.
 //
 // The package imports only api, hcl and go-cty so that outside tools can
@@ -138,6 +139,6 @@ func parseHCL(filename string, src []byte, opts *ParseOptions) (*api.Job, hcl.Di
 		return nil, diags
 	}
 
-	job, jdiags := decodeJob(&decoder{ctx: ctx}, jobs[0])
+	job, jdiags := decodeJob(&decoder{ctx: ctx, budget: &budget{}}, jobs[0])
 	return job, append(diags, jdiags...)
 }

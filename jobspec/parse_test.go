@@ -39,6 +39,7 @@ func TestParseGolden(t *testing.T) {
 		{file: "system.nomad.hcl"},
 		{file: "storage.nomad.hcl"},
 		{file: "secure.nomad.hcl"},
+		{file: "dynamic.nomad.hcl"},
 		{file: "variables.nomad.hcl", opts: &ParseOptions{
 			Vars:     map[string]string{"image_tag": "v1.2.3", "labels": `{ team = "api", tier = "1" }`},
 			VarFiles: []string{"testdata/vars.hcl"},
