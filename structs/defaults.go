@@ -77,6 +77,10 @@ func (j *Job) Canonicalize() {
 	if j.NodePool == "" {
 		j.NodePool = DefaultNodePool
 	}
+	if len(j.Datacenters) == 0 {
+		// Since Nomad 1.5 a job without datacenters may run in any.
+		j.Datacenters = []string{"*"}
+	}
 	if j.Type == "" {
 		// The API client defaults the type the same way.
 		j.Type = JobTypeService

@@ -178,6 +178,17 @@ func (t *Task) canonicalizeBlocks(j *Job, tg *TaskGroup) {
 			p.HealthTimeout = DefaultCSIPluginHealthTimeout
 		}
 	}
+	// An identity block without a name (or named "default") configures
+	// the task's default workload identity, wherever the parser put it.
+	if t.Identity == nil {
+		for i, id := range t.Identities {
+			if id != nil && (id.Name == "" || id.Name == WorkloadIdentityDefaultName) {
+				t.Identity = id
+				t.Identities = append(t.Identities[:i:i], t.Identities[i+1:]...)
+				break
+			}
+		}
+	}
 	if id := t.Identity; id != nil {
 		if id.Name == "" {
 			id.Name = WorkloadIdentityDefaultName

@@ -94,7 +94,6 @@ job "node-agent" {
       }
 
       resources {
-        cpu     = 100
         cores   = 1
         memory  = 64
         secrets = 2

@@ -9,9 +9,9 @@
 # - static ports land in ReservedPorts, ports without static in
 #   DynamicPorts (Nomad's parser splits them); to = -1 is kept.
 # - durations are nanoseconds in JSON (30s = 30000000000).
-# - template: change_mode/perms/splay/error_on_missing_key are filled with
-#   Nomad's parser defaults only where unset (second template); a
-#   change_script gets args [] / timeout 5s / fail_on_error false when unset.
+# - template: fields the file does not set stay null (the server fills
+#   change_mode, perms, splay, ...); an env template restarts the task on
+#   change (Nomad refuses signals for env templates).
 # - check header is a map of lists; check interval/timeout are plain
 #   durations; check_restart at service and check level.
 # - the job has no count: the group's Count is 3, the unset ones stay nil.
@@ -285,12 +285,7 @@ job "web" {
         source        = "local/env.tpl"
         destination   = "secrets/app.env"
         env           = true
-        change_mode   = "signal"
-        change_signal = "SIGHUP"
-
-        change_script {
-          command = "/bin/true"
-        }
+        change_mode   = "restart"
       }
 
       env {
