@@ -69,7 +69,8 @@ func parseJobFile(path string, src []byte, opts *jobspec.ParseOptions) (*api.Job
 		job, err = jobspec.Parse(path, src, opts)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("parsing job file %s: %w", path, err)
+		// The parser's errors already name the file, line and column.
+		return nil, err
 	}
 	return job, nil
 }
