@@ -19,6 +19,7 @@ import (
 
 	"github.com/droverhq/drover/agent"
 	"github.com/droverhq/drover/agent/config"
+	"github.com/droverhq/drover/server"
 )
 
 func init() {
@@ -254,24 +255,30 @@ func loadConfigPath(path string) ([]*config.Config, error) {
 func resolveAgentConfig(cfg *config.Config) (*agent.Config, func(), error) {
 	cleanup := func() {}
 	out := &agent.Config{
-		NodeName:         cfg.Name,
-		Region:           cfg.Region,
-		Datacenter:       cfg.Datacenter,
-		DataDir:          cfg.DataDir,
-		DevMode:          cfg.DevMode,
-		LogLevel:         cfg.LogLevel,
-		BindAddr:         cfg.BindAddr,
-		HTTPPort:         cfg.Ports.HTTP,
-		RPCPort:          cfg.Ports.RPC,
-		SerfPort:         cfg.Ports.Serf,
-		RPCBind:          cfg.Addresses.RPC,
-		SerfBind:         cfg.Addresses.Serf,
-		RPCAdvertise:     cfg.Advertise.RPC,
-		SerfAdvertise:    cfg.Advertise.Serf,
-		Server:           cfg.Server.Enabled,
-		BootstrapExpect:  cfg.Server.BootstrapExpect,
-		RetryJoin:        cfg.Server.ServerJoin.RetryJoin,
-		NumSchedulers:    cfg.Server.NumSchedulers,
+		NodeName:        cfg.Name,
+		Region:          cfg.Region,
+		Datacenter:      cfg.Datacenter,
+		DataDir:         cfg.DataDir,
+		DevMode:         cfg.DevMode,
+		LogLevel:        cfg.LogLevel,
+		BindAddr:        cfg.BindAddr,
+		HTTPPort:        cfg.Ports.HTTP,
+		RPCPort:         cfg.Ports.RPC,
+		SerfPort:        cfg.Ports.Serf,
+		RPCBind:         cfg.Addresses.RPC,
+		SerfBind:        cfg.Addresses.Serf,
+		RPCAdvertise:    cfg.Advertise.RPC,
+		SerfAdvertise:   cfg.Advertise.Serf,
+		Server:          cfg.Server.Enabled,
+		BootstrapExpect: cfg.Server.BootstrapExpect,
+		RetryJoin:       cfg.Server.ServerJoin.RetryJoin,
+		NumSchedulers:   cfg.Server.NumSchedulers,
+		Autopilot: server.AutopilotConfig{
+			DisableCleanupDeadServers: cfg.Autopilot.CleanupDeadServers != nil && !*cfg.Autopilot.CleanupDeadServers,
+			LastContactThreshold:      cfg.Autopilot.LastContactThreshold,
+			ServerStabilizationTime:   cfg.Autopilot.ServerStabilizationTime,
+			MinQuorum:                 cfg.Autopilot.MinQuorum,
+		},
 		Client:           cfg.Client.Enabled,
 		NodeClass:        cfg.Client.NodeClass,
 		NodePool:         cfg.Client.NodePool,

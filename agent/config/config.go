@@ -36,8 +36,9 @@ type Config struct {
 	Addresses Addresses `json:"addresses"`
 	Advertise Addresses `json:"advertise"`
 
-	Server Server `json:"server"`
-	Client Client `json:"client"`
+	Server    Server    `json:"server"`
+	Client    Client    `json:"client"`
+	Autopilot Autopilot `json:"autopilot"`
 
 	// Plugins holds each plugin block by plugin name (the driver name for
 	// task drivers).
@@ -70,6 +71,16 @@ type Server struct {
 	BootstrapExpect int        `json:"bootstrap_expect,omitempty"`
 	NumSchedulers   int        `json:"num_schedulers,omitempty"`
 	ServerJoin      ServerJoin `json:"server_join"`
+}
+
+// Autopilot is the servers' automatic operator: today, removing servers
+// that have died from the raft configuration.
+type Autopilot struct {
+	// CleanupDeadServers is nil when the file does not say (default true).
+	CleanupDeadServers      *bool         `json:"cleanup_dead_servers,omitempty"`
+	LastContactThreshold    time.Duration `json:"last_contact_threshold,omitempty"`
+	ServerStabilizationTime time.Duration `json:"server_stabilization_time,omitempty"`
+	MinQuorum               int           `json:"min_quorum,omitempty"`
 }
 
 // ServerJoin says how an agent finds servers to join.
@@ -185,6 +196,18 @@ func (c *Config) Merge(o *Config) *Config {
 	if o.Server.ServerJoin.RetryInterval != 0 {
 		r.Server.ServerJoin.RetryInterval = o.Server.ServerJoin.RetryInterval
 	}
+
+	if o.Autopilot.CleanupDeadServers != nil {
+		v := *o.Autopilot.CleanupDeadServers
+		r.Autopilot.CleanupDeadServers = &v
+	}
+	if o.Autopilot.LastContactThreshold != 0 {
+		r.Autopilot.LastContactThreshold = o.Autopilot.LastContactThreshold
+	}
+	if o.Autopilot.ServerStabilizationTime != 0 {
+		r.Autopilot.ServerStabilizationTime = o.Autopilot.ServerStabilizationTime
+	}
+	num(&r.Autopilot.MinQuorum, o.Autopilot.MinQuorum)
 
 	r.Client.Enabled = r.Client.Enabled || o.Client.Enabled
 	str(&r.Client.StateDir, o.Client.StateDir)

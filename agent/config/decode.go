@@ -311,6 +311,19 @@ func setBool(dst *bool) field {
 	}}
 }
 
+// setOptBool reads a boolean whose absence matters (its default is not
+// false).
+func setOptBool(dst **bool) field {
+	return field{decode: func(d *decoder, o occurrence) {
+		var v bool
+		before := len(d.diags)
+		setBool(&v).decode(d, o)
+		if len(d.diags) == before {
+			*dst = &v
+		}
+	}}
+}
+
 // setStrings reads a list of strings; a second occurrence appends.
 func setStrings(dst *[]string) field {
 	return field{decode: func(d *decoder, o occurrence) {

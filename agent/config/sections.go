@@ -41,15 +41,32 @@ func topSection(c *Config) section {
 			"advertise": block(func() section { return addrSection("the advertise block", &c.Advertise) }),
 			"server":    block(func() section { return serverSection(&c.Server) }),
 			"client":    block(func() section { return clientSection(&c.Client) }),
+			"autopilot": block(func() section { return autopilotSection(&c.Autopilot) }),
 			"plugin":    {decode: func(d *decoder, o occurrence) { d.plugins(c, o) }},
 		},
 		pending: map[string]string{
-			"acl": "block", "audit": "block", "autopilot": "block", "consul": "block", "vault": "block",
+			"acl": "block", "audit": "block", "consul": "block", "vault": "block",
 			"telemetry": "block", "tls": "block", "ui": "block", "sentinel": "block", "limits": "block",
 			"reporting": "block", "keyring": "block", "http_api_response_headers": "block",
 			"disable_anonymous_signature": "argument", "enable_syslog": "argument", "syslog_facility": "argument",
 			"log_file": "argument", "log_rotate_bytes": "argument", "log_rotate_duration": "argument",
 			"log_rotate_max_files": "argument", "log_include_location": "argument",
+		},
+	}
+}
+
+func autopilotSection(a *Autopilot) section {
+	return section{
+		what: "the autopilot block",
+		fields: map[string]field{
+			"cleanup_dead_servers":      setOptBool(&a.CleanupDeadServers),
+			"last_contact_threshold":    setDuration(&a.LastContactThreshold),
+			"server_stabilization_time": setDuration(&a.ServerStabilizationTime),
+			"min_quorum":                setInt(&a.MinQuorum),
+		},
+		pending: map[string]string{
+			"max_trailing_logs": "argument", "enable_redundancy_zones": "argument",
+			"disable_upgrade_migration": "argument", "enable_custom_upgrades": "argument",
 		},
 	}
 }
