@@ -26,6 +26,7 @@ import (
 	"github.com/droverhq/drover/drivers/registry"
 	"github.com/droverhq/drover/plugins"
 	"github.com/droverhq/drover/server"
+	"github.com/droverhq/drover/structs"
 )
 
 // Version is the agent's version, set at build time.
@@ -184,6 +185,10 @@ func (a *Agent) startClient(ctx context.Context, httpAddr string) error {
 		return fmt.Errorf("start client: %w", err)
 	}
 	a.client = c
+	// Servers reach this client's files over its own connection to them.
+	node := c.Node()
+	rpc.SetIdentity(node.ID, node.SecretID)
+	rpc.SetStreamHandler(func(req *structs.ClientStreamRequest, conn net.Conn) { a.serveClientStream(req, conn) })
 	go func() {
 		defer close(a.done)
 		c.Run(ctx)
