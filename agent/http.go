@@ -98,6 +98,7 @@ func (h *HTTPServer) routes() {
 	h.handle("GET /v1/nodes", h.nodesList)
 	h.handle("GET /v1/node/{id}", h.nodeGet)
 	h.handle("GET /v1/node/{id}/allocations", h.nodeAllocations)
+	h.nodeDrainRoutes()
 	h.handle("GET /v1/status/leader", h.statusLeader)
 	h.handle("GET /v1/status/peers", h.statusPeers)
 	h.handle("GET /v1/regions", h.regions)

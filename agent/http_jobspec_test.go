@@ -66,14 +66,14 @@ func TestValidateJob(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.body), &resp); err != nil || r.code != 200 || len(resp.ValidationErrors) != 0 || resp.Error != "" {
 		t.Fatalf("valid job: %d %s", r.code, r.body)
 	}
-	bad := `{"Job": {"ID": "x", "Type": "service", "Priority": 500, "TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t"}]}]}}`
+	bad := `{"Job": {"ID": "x", "Type": "service", "Priority": 500, "TaskGroups": [{"Name": "g", "Count": -1, "Tasks": [{"Name": "t"}]}]}}`
 	r = do(t, "PUT", base+"/v1/validate/job", bad)
 	resp = api.JobValidateResponse{}
 	if err := json.Unmarshal([]byte(r.body), &resp); err != nil || r.code != 200 {
 		t.Fatalf("invalid job: %d %s", r.code, r.body)
 	}
 	all := strings.Join(resp.ValidationErrors, "\n")
-	for _, want := range []string{"Missing driver", "priority", "datacenters"} {
+	for _, want := range []string{"Missing driver", "priority", "count"} {
 		if !strings.Contains(strings.ToLower(all), strings.ToLower(want)) {
 			t.Errorf("validation errors lack %q:\n%s", want, all)
 		}

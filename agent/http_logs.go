@@ -4,37 +4,23 @@
 package agent
 
 import (
-	"encoding/json"
-	"fmt"
+	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
-	"time"
-)
 
-// Log streaming tunables.
-const (
-	logPollInterval      = 200 * time.Millisecond
-	logHeartbeatInterval = 10 * time.Second
-	logFrameSize         = 64 << 10
-)
+	"github.com/hashicorp/go-msgpack/v2/codec"
 
-// streamFrame is Nomad's log stream frame; empty frames are heartbeats.
-type streamFrame struct {
-	Offset    int64  `json:",omitempty"`
-	Data      []byte `json:",omitempty"`
-	File      string `json:",omitempty"`
-	FileEvent string `json:",omitempty"`
-}
+	"github.com/droverhq/drover/agent/logstream"
+	"github.com/droverhq/drover/structs"
+)
 
 // logs serves GET /v1/client/fs/logs/:alloc: a task's stdout or stderr,
 // across its rotated files, as JSON frames (or raw with plain=true),
 // optionally following new output until the allocation finishes or the
-// caller goes away.
+// caller goes away. An allocation of this agent's own client is read from
+// disk; any other is streamed from its client over that client's
+// connection to the servers.
 func (h *HTTPServer) logs(w http.ResponseWriter, r *http.Request) {
 	h.setClusterHeaders(w)
 	if err := h.streamLogs(w, r); err != nil {
@@ -46,50 +32,47 @@ func (h *HTTPServer) logs(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *HTTPServer) streamLogs(w http.ResponseWriter, r *http.Request) error {
-	if h.allocs == nil {
-		return errorf(http.StatusNotImplemented, "this agent runs no client: ask the agent of the allocation's node")
-	}
+func logRequest(r *http.Request) (*logstream.Request, error) {
 	q := r.URL.Query()
-	allocID := r.PathValue("alloc")
-	task := q.Get("task")
-	if task == "" {
-		return errorf(http.StatusBadRequest, "must include task name")
+	req := &logstream.Request{
+		AllocID: r.PathValue("alloc"),
+		Task:    q.Get("task"),
+		Type:    q.Get("type"),
+		Origin:  q.Get("origin"),
 	}
-	if strings.ContainsAny(task, `/\`) || task == "." || task == ".." {
-		return errorf(http.StatusBadRequest, "invalid task name %q", task)
+	if req.Origin == "" {
+		req.Origin = "start"
 	}
-	logType := q.Get("type")
-	if logType != "stdout" && logType != "stderr" {
-		return errorf(http.StatusBadRequest, `log type must be "stdout" or "stderr", not %q`, logType)
-	}
-	follow, plain := false, false
 	var err error
 	if v := q.Get("follow"); v != "" {
-		if follow, err = strconv.ParseBool(v); err != nil {
-			return errorf(http.StatusBadRequest, "invalid follow %q", v)
+		if req.Follow, err = strconv.ParseBool(v); err != nil {
+			return nil, errorf(http.StatusBadRequest, "invalid follow %q", v)
 		}
 	}
 	if v := q.Get("plain"); v != "" {
-		if plain, err = strconv.ParseBool(v); err != nil {
-			return errorf(http.StatusBadRequest, "invalid plain %q", v)
+		if req.Plain, err = strconv.ParseBool(v); err != nil {
+			return nil, errorf(http.StatusBadRequest, "invalid plain %q", v)
 		}
 	}
-	origin := q.Get("origin")
-	if origin == "" {
-		origin = "start"
-	}
-	if origin != "start" && origin != "end" {
-		return errorf(http.StatusBadRequest, `origin must be "start" or "end", not %q`, origin)
-	}
-	var offset int64
 	if v := q.Get("offset"); v != "" {
-		if offset, err = strconv.ParseInt(v, 10, 64); err != nil || offset < 0 {
-			return errorf(http.StatusBadRequest, "invalid offset %q", v)
+		if req.Offset, err = strconv.ParseInt(v, 10, 64); err != nil || req.Offset < 0 {
+			return nil, errorf(http.StatusBadRequest, "invalid offset %q", v)
 		}
 	}
+	if err := req.Validate(); err != nil {
+		return nil, errorf(http.StatusBadRequest, "%v", err)
+	}
+	return req, nil
+}
+
+func (h *HTTPServer) streamLogs(w http.ResponseWriter, r *http.Request) error {
+	req, err := logRequest(r)
+	if err != nil {
+		return err
+	}
+	var nodeID string
 	if h.srv != nil {
-		alloc, err := h.srv.State().Snapshot().AllocByID(allocID)
+		alloc, err := h.srv.State().Snapshot().AllocByID(req.AllocID)
 		if err != nil {
 			return err
 		}
@@ -97,21 +80,24 @@ func (h *HTTPServer) streamLogs(w http.ResponseWriter, r *http.Request) error {
 			return notFound("alloc")
 		}
 		if alloc.Job != nil {
-			if tg := alloc.Job.LookupTaskGroup(alloc.TaskGroup); tg != nil && tg.LookupTask(task) == nil {
-				return errorf(http.StatusBadRequest, "unknown task name %q", task)
+			if tg := alloc.Job.LookupTaskGroup(alloc.TaskGroup); tg != nil && tg.LookupTask(req.Task) == nil {
+				return errorf(http.StatusBadRequest, "unknown task name %q", req.Task)
 			}
 		}
+		nodeID = alloc.NodeID
 	}
-	dir, ok := h.allocs.AllocDir(allocID)
-	if !ok {
-		return errorf(http.StatusNotFound, "unknown allocation %q on this node", allocID)
+	if h.allocs != nil {
+		if dir, ok := h.allocs.AllocDir(req.AllocID); ok {
+			return h.streamLocalLogs(w, r, req, dir)
+		}
 	}
-	ls := &logStream{
-		dir:    filepath.Join(dir, "alloc", "logs"),
-		base:   task + "." + logType,
-		follow: follow,
-		done:   func() bool { return h.allocFinished(allocID) },
+	if h.srv == nil || nodeID == "" {
+		return errorf(http.StatusNotFound, "unknown allocation %q on this node", req.AllocID)
 	}
+	return h.streamRemoteLogs(w, r, req, nodeID)
+}
+
+func writeLogHeaders(w http.ResponseWriter, plain bool) func() {
 	if plain {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	} else {
@@ -119,216 +105,120 @@ func (h *HTTPServer) streamLogs(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
-	emit := func(data []byte, file string, fileOffset int64) error {
-		if plain {
-			_, err := w.Write(data)
-			return err
-		}
-		buf, err := json.Marshal(&streamFrame{Offset: fileOffset, Data: data, File: file})
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(buf)
-		return err
-	}
-	heartbeat := func() error {
-		if plain {
-			return nil
-		}
-		_, err := w.Write([]byte("{}"))
-		return err
-	}
-	flush := func() {
+	return func() {
 		if flusher != nil {
 			flusher.Flush()
 		}
 	}
+}
+
+func (h *HTTPServer) streamLocalLogs(w http.ResponseWriter, r *http.Request, req *logstream.Request, dir string) error {
+	flush := writeLogHeaders(w, req.Plain)
+	done := func() bool { return h.allocFinished(req.AllocID) }
 	// Errors past this point can only be logged: the status is sent.
-	if err := ls.run(r.Context(), origin, offset, emit, heartbeat, flush); err != nil {
-		h.logger.Debug("log stream ended", "alloc_id", allocID, "task", task, "error", err)
+	if err := logstream.Stream(r.Context(), dir, req, w, flush, done); err != nil {
+		h.logger.Debug("log stream ended", "alloc_id", req.AllocID, "task", req.Task, "error", err)
 	}
 	return nil
 }
 
+// streamRemoteLogs asks the allocation's client, through the servers, for
+// the stream and copies it to the caller.
+func (h *HTTPServer) streamRemoteLogs(w http.ResponseWriter, r *http.Request, req *logstream.Request, nodeID string) error {
+	conn, hdr, err := h.srv.ClientStream(r.Context(), nodeID, &structs.ClientStreamRequest{
+		Method: structs.ClientStreamLogs, AllocID: req.AllocID, Task: req.Task, LogType: req.Type,
+		Origin: req.Origin, Offset: req.Offset, Follow: req.Follow, Plain: req.Plain,
+	})
+	if err != nil {
+		return errorf(http.StatusBadGateway, "stream logs from node %s: %v", nodeID, err)
+	}
+	defer conn.Close()
+	if hdr.Error != "" {
+		code := hdr.Code
+		if code == 0 {
+			code = http.StatusInternalServerError
+		}
+		return errorf(code, "%s", hdr.Error)
+	}
+	flush := writeLogHeaders(w, req.Plain)
+	go func() {
+		<-r.Context().Done()
+		conn.Close() // the caller left: stop the client's stream
+	}()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := conn.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return nil
+			}
+			flush()
+		}
+		if err != nil {
+			if err != io.EOF {
+				h.logger.Debug("remote log stream ended", "alloc_id", req.AllocID, "error", err)
+			}
+			return nil
+		}
+	}
+}
+
 // allocFinished reports whether the allocation will write no more logs.
 func (h *HTTPServer) allocFinished(allocID string) bool {
-	if h.srv == nil {
-		return false
+	if h.srv != nil {
+		a, err := h.srv.State().Snapshot().AllocByID(allocID)
+		if err != nil || a == nil {
+			return true
+		}
+		return a.ClientTerminalStatus()
 	}
-	a, err := h.srv.State().Snapshot().AllocByID(allocID)
-	if err != nil || a == nil {
+	if h.agent != nil && h.agent.client != nil {
+		if a, ok := h.agent.client.Alloc(allocID); ok {
+			return a.ClientTerminalStatus()
+		}
 		return true
 	}
-	return a.ClientTerminalStatus()
+	return false
 }
 
-// logStream reads a task's rotated log files "<base>.0", "<base>.1", ...
-type logStream struct {
-	dir    string
-	base   string
-	follow bool
-	done   func() bool
-}
-
-type logFile struct {
-	index int
-	name  string
-	size  int64
-}
-
-// files lists the log files in rotation order.
-func (l *logStream) files() ([]logFile, error) {
-	entries, err := os.ReadDir(l.dir)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil, nil
-		}
-		return nil, err
+// serveClientStream answers a stream a server opened to this agent's
+// client: today, the logs of one of its allocations.
+func (a *Agent) serveClientStream(req *structs.ClientStreamRequest, conn io.ReadWriteCloser) {
+	enc := codec.NewEncoder(conn, structs.MsgpackHandle)
+	fail := func(code int, msg string) {
+		_ = enc.Encode(&structs.ClientStreamHeader{Error: msg, Code: code})
 	}
-	var out []logFile
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), l.base+".")
-		if !ok {
-			continue
-		}
-		idx, err := strconv.Atoi(rest)
-		if err != nil || idx < 0 {
-			continue
-		}
-		info, err := e.Info()
-		if err != nil {
-			continue
-		}
-		out = append(out, logFile{index: idx, name: e.Name(), size: info.Size()})
+	if req.Method != structs.ClientStreamLogs {
+		fail(http.StatusNotImplemented, "unknown stream method "+strconv.Quote(req.Method))
+		return
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].index < out[j].index })
-	return out, nil
-}
-
-// start finds the file and position where reading begins: offset bytes from
-// the start of the oldest file, or back from the end of the newest.
-func (l *logStream) start(origin string, offset int64) (fileIdx int, pos int64, err error) {
-	files, err := l.files()
-	if err != nil || len(files) == 0 {
-		return 0, 0, err
+	lr := &logstream.Request{AllocID: req.AllocID, Task: req.Task, Type: req.LogType, Origin: req.Origin,
+		Offset: req.Offset, Follow: req.Follow, Plain: req.Plain}
+	if err := lr.Validate(); err != nil {
+		fail(http.StatusBadRequest, err.Error())
+		return
 	}
-	if origin == "start" {
-		for _, f := range files {
-			if offset < f.size {
-				return f.index, offset, nil
-			}
-			offset -= f.size
-		}
-		last := files[len(files)-1]
-		return last.index, last.size, nil
+	dir, ok := a.client.AllocDir(req.AllocID)
+	if !ok {
+		fail(http.StatusNotFound, "unknown allocation "+strconv.Quote(req.AllocID)+" on node "+a.client.NodeID())
+		return
 	}
-	for i := len(files) - 1; i >= 0; i-- {
-		f := files[i]
-		if offset <= f.size {
-			return f.index, f.size - offset, nil
-		}
-		offset -= f.size
+	if err := enc.Encode(&structs.ClientStreamHeader{}); err != nil {
+		return
 	}
-	return files[0].index, 0, nil
-}
-
-type ctxDone interface{ Done() <-chan struct{} }
-
-func (l *logStream) run(ctx ctxDone, origin string, offset int64,
-	emit func(data []byte, file string, offset int64) error, heartbeat func() error, flush func()) error {
-	idx, pos, err := l.start(origin, offset)
-	if err != nil {
-		return err
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		// The server closes the stream when its caller leaves; a read
+		// then fails and ends the stream here too.
+		_, _ = io.Copy(io.Discard, conn)
+		cancel()
+	}()
+	done := func() bool {
+		al, ok := a.client.Alloc(req.AllocID)
+		return !ok || al.ClientTerminalStatus()
 	}
-	buf := make([]byte, logFrameSize)
-	lastBeat := time.Now()
-	for {
-		progressed, err := l.readFile(idx, &pos, buf, emit)
-		if err != nil {
-			return err
-		}
-		if progressed {
-			flush()
-			lastBeat = time.Now()
-			continue
-		}
-		// At the end of this file: move to the next one if it exists.
-		files, err := l.files()
-		if err != nil {
-			return err
-		}
-		if next, ok := nextFile(files, idx); ok {
-			idx, pos = next, 0
-			continue
-		}
-		if !l.follow {
-			return nil
-		}
-		if l.done() {
-			// One last read: output written just before the end.
-			if progressed, err := l.readFile(idx, &pos, buf, emit); err != nil || progressed {
-				flush()
-				if err != nil {
-					return err
-				}
-				continue
-			}
-			return nil
-		}
-		if time.Since(lastBeat) > logHeartbeatInterval {
-			if err := heartbeat(); err != nil {
-				return err
-			}
-			flush()
-			lastBeat = time.Now()
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(logPollInterval):
-		}
+	if err := logstream.Stream(ctx, dir, lr, conn, func() {}, done); err != nil {
+		a.logger.Debug("log stream to server ended", "alloc_id", req.AllocID, "error", err)
 	}
-}
-
-// readFile emits what file idx holds past *pos; it reports whether it
-// read anything.
-func (l *logStream) readFile(idx int, pos *int64, buf []byte, emit func([]byte, string, int64) error) (bool, error) {
-	name := fmt.Sprintf("%s.%d", l.base, idx)
-	f, err := os.Open(filepath.Join(l.dir, name))
-	if err != nil {
-		if os.IsNotExist(err) {
-			return false, nil
-		}
-		return false, err
-	}
-	defer f.Close()
-	if _, err := f.Seek(*pos, io.SeekStart); err != nil {
-		return false, err
-	}
-	read := false
-	for {
-		n, err := f.Read(buf)
-		if n > 0 {
-			if err := emit(buf[:n], filepath.Join("alloc", "logs", name), *pos); err != nil {
-				return read, err
-			}
-			*pos += int64(n)
-			read = true
-		}
-		if err == io.EOF {
-			return read, nil
-		}
-		if err != nil {
-			return read, err
-		}
-	}
-}
-
-func nextFile(files []logFile, idx int) (int, bool) {
-	for _, f := range files {
-		if f.index > idx {
-			return f.index, true
-		}
-	}
-	return 0, false
 }

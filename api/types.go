@@ -142,3 +142,21 @@ type (
 	RaftConfiguration = nomad.RaftConfiguration
 	RaftServer        = nomad.RaftServer
 )
+
+// Node drain and eligibility.
+type (
+	DrainSpec                     = nomad.DrainSpec
+	DrainOptions                  = nomad.DrainOptions
+	NodeUpdateDrainRequest        = nomad.NodeUpdateDrainRequest
+	NodeDrainUpdateResponse       = nomad.NodeDrainUpdateResponse
+	NodeUpdateEligibilityRequest  = nomad.NodeUpdateEligibilityRequest
+	NodeEligibilityUpdateResponse = nomad.NodeEligibilityUpdateResponse
+)
+
+// Drain monitor message levels.
+const (
+	MonitorMsgLevelNormal = nomad.MonitorMsgLevelNormal
+	MonitorMsgLevelInfo   = nomad.MonitorMsgLevelInfo
+	MonitorMsgLevelWarn   = nomad.MonitorMsgLevelWarn
+	MonitorMsgLevelError  = nomad.MonitorMsgLevelError
+)

@@ -408,3 +408,78 @@ func TestClusterChaos(t *testing.T) {
 		return true
 	})
 }
+
+// TestClusterClientLossAndRemoteLogs covers test 3 and the servers'
+// streams to clients: logs of an allocation on a client host are read
+// through a server (which has no client of its own), then the client host
+// dies and its allocations are replaced on the others.
+func TestClusterClientLossAndRemoteLogs(t *testing.T) {
+	c := startCluster(t, 3)
+	api := c.api(c.servers[0])
+	job := nomad.NewServiceJob("loss", "loss", "global", 50)
+	job.Datacenters = []string{"dc1"}
+	tg := nomad.NewTaskGroup("g", 3)
+	tg.AddTask(nomad.NewTask("talk", "raw_exec").SetConfig("command", "/bin/sh").
+		SetConfig("args", []string{"-c", "echo started $NOMAD_ALLOC_ID; exec sleep 3600"}).
+		Require(&nomad.Resources{CPU: ptr(10), MemoryMB: ptr(10)}))
+	job.AddTaskGroup(tg)
+	if !register(api, job) {
+		t.Fatal("register failed")
+	}
+	waitUntil(t, 60*time.Second, "3 running allocations", func() bool { return c.runningAllocs(c.servers[0], "loss") == 3 })
+	allocs, _, err := api.Jobs().Allocations("loss", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := allocs[0]
+
+	// Through a server: it streams from the client over the client's own
+	// connection.
+	waitUntil(t, 20*time.Second, "logs through a server", func() bool {
+		resp, err := http.Get(c.servers[1].addr() + "/v1/client/fs/logs/" + victim.ID + "?task=talk&type=stdout&plain=true")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body := make([]byte, 4096)
+		n, _ := resp.Body.Read(body)
+		return resp.StatusCode == 200 && strings.Contains(string(body[:n]), "started "+victim.ID)
+	})
+
+	var dead *netHost
+	for _, h := range c.clients {
+		node, _, err := api.Nodes().Info(victim.NodeID, nil)
+		if err == nil && node.Name == h.name {
+			dead = h
+		}
+	}
+	if dead == nil {
+		t.Fatal("cannot find the victim's host")
+	}
+	killed := time.Now()
+	dead.kill()
+	killNamespace(dead.name)
+	var replaced time.Duration
+	waitUntil(t, 120*time.Second, "replacements running on the other clients", func() bool {
+		allocs, _, err := api.Jobs().Allocations("loss", false, &nomad.QueryOptions{AllowStale: true})
+		if err != nil {
+			return false
+		}
+		running := 0
+		for _, a := range allocs {
+			if a.ClientStatus == "running" && a.DesiredStatus == "run" && a.NodeID != victim.NodeID {
+				running++
+			}
+		}
+		if running == 3 {
+			replaced = time.Since(killed)
+			return true
+		}
+		return false
+	})
+	t.Logf("FIGURE client_kill_to_replacements_running_s=%.1f", replaced.Seconds())
+	a, _, err := api.Allocations().Info(victim.ID, nil)
+	if err != nil || a.ClientStatus != "lost" || a.NextAllocation == "" {
+		t.Fatalf("the dead client's allocation: status %q, next %q, err %v", a.ClientStatus, a.NextAllocation, err)
+	}
+}

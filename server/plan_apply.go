@@ -160,6 +160,9 @@ func nodeFits(snap *state.Snapshot, nodeID string, stopping, placements []*struc
 		used.Add(a.AllocatedResources.Comparable())
 	}
 	for _, a := range placements {
+		if a.ClientTerminalStatus() {
+			continue // an annotated finished allocation (FollowupEvalID) holds nothing
+		}
 		used.Add(a.AllocatedResources.Comparable())
 	}
 	ok, _ := node.Comparable().Superset(used)

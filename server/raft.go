@@ -155,6 +155,7 @@ func (s *Server) establishLeadership() error {
 	s.wg.Add(2)
 	go s.planApplier(ctx)
 	go s.autopilot(ctx)
+	s.startDrainer(ctx)
 	s.logger.Info("cluster leadership acquired", "node", s.cfg.NodeName)
 	return nil
 }

@@ -98,6 +98,10 @@ func (s *Server) handleConn(conn net.Conn) {
 		s.rpcServer.srv.ServeCodec(codec.GoRpc.ServerCodec(conn, structs.MsgpackHandle))
 	case rpcRaft:
 		s.raftLayer.handoff(s.ctx, conn)
+	case rpcMultiplex:
+		s.serveMultiplex(conn)
+	case rpcClientStreamBridge:
+		s.serveBridge(conn)
 	default:
 		s.logger.Warn("unknown RPC protocol byte", "byte", first[0], "remote", conn.RemoteAddr())
 		conn.Close()

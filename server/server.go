@@ -186,6 +186,10 @@ type Server struct {
 	leaderMu sync.Mutex
 	// leaderCancel stops the leader-only loops when leadership is lost.
 	leaderCancel context.CancelFunc
+
+	// clientConns are the multiplexed connections of clients to this
+	// server, by node ID.
+	clientConns clientConns
 }
 
 // New starts a server: it opens raft, starts the RPC listener and the

@@ -79,6 +79,11 @@ type Allocation struct {
 	AllocModifyIndex uint64
 	CreateTime       int64
 	ModifyTime       int64
+
+	// RescheduleTracker lists the reschedules that led to this allocation;
+	// DesiredTransition carries the drainer's migrate mark (structs/drain.go).
+	RescheduleTracker *RescheduleTracker
+	DesiredTransition DesiredTransition
 }
 
 // TerminalStatus reports whether the allocation is finished from the
@@ -132,8 +137,11 @@ type AllocListStub struct {
 	ClientStatus       string
 	ClientDescription  string
 	TaskStates         map[string]*TaskState
+	DesiredTransition  DesiredTransition
 	FollowupEvalID     string
+	PreviousAllocation string
 	NextAllocation     string
+	RescheduleTracker  *RescheduleTracker
 	CreateIndex        uint64
 	ModifyIndex        uint64
 	CreateTime         int64
@@ -156,8 +164,11 @@ func (a *Allocation) Stub() *AllocListStub {
 		ClientStatus:       a.ClientStatus,
 		ClientDescription:  a.ClientDescription,
 		TaskStates:         a.TaskStates,
+		DesiredTransition:  a.DesiredTransition,
 		FollowupEvalID:     a.FollowupEvalID,
+		PreviousAllocation: a.PreviousAllocation,
 		NextAllocation:     a.NextAllocation,
+		RescheduleTracker:  a.RescheduleTracker,
 		CreateIndex:        a.CreateIndex,
 		ModifyIndex:        a.ModifyIndex,
 		CreateTime:         a.CreateTime,

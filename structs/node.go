@@ -43,6 +43,11 @@ type Node struct {
 	Drivers               map[string]*DriverInfo
 	CreateIndex           uint64
 	ModifyIndex           uint64
+
+	// DrainStrategy is the ongoing drain (nil when none); LastDrain
+	// describes the most recent one (structs/drain.go).
+	DrainStrategy *DrainStrategy
+	LastDrain     *DrainMetadata
 }
 
 // Ready reports whether the scheduler may place work on the node.
@@ -155,6 +160,7 @@ type NodeListStub struct {
 	Status                string
 	StatusDescription     string
 	Drivers               map[string]*DriverInfo
+	LastDrain             *DrainMetadata
 	CreateIndex           uint64
 	ModifyIndex           uint64
 }
@@ -182,6 +188,7 @@ func (n *Node) Stub() *NodeListStub {
 		Status:                n.Status,
 		StatusDescription:     n.StatusDescription,
 		Drivers:               n.Drivers,
+		LastDrain:             n.LastDrain,
 		CreateIndex:           n.CreateIndex,
 		ModifyIndex:           n.ModifyIndex,
 	}

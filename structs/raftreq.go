@@ -19,6 +19,9 @@ const (
 	NodeRegisterRequestType
 	NodeUpdateStatusRequestType
 	AllocClientUpdateRequestType
+	NodeUpdateDrainRequestType
+	NodeUpdateEligibilityRequestType
+	AllocUpdateDesiredTransitionRequestType
 )
 
 // JobRegisterRequest stores a job and the evaluation it triggers.

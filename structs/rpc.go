@@ -59,3 +59,39 @@ type AllocUpdateRequest struct {
 type GenericResponse struct {
 	Index uint64
 }
+
+// Streams the servers open to a client over its multiplexed connection, to
+// reach what only the client has (log files today; fs, stats and exec
+// later). The server writes a ClientStreamRequest; the client answers
+// with a ClientStreamHeader, then the body.
+
+// Client stream methods.
+const (
+	ClientStreamLogs = "FS.Logs"
+)
+
+// ClientStreamRequest asks a client for a stream.
+type ClientStreamRequest struct {
+	Method  string
+	AllocID string
+	Task    string
+	LogType string
+	Origin  string
+	Offset  int64
+	Follow  bool
+	Plain   bool
+}
+
+// ClientStreamHeader answers a ClientStreamRequest: an empty Error means
+// the body follows; Code is the HTTP status the error maps to.
+type ClientStreamHeader struct {
+	Error string
+	Code  int
+}
+
+// ClientHello is the first message of a client's multiplexed session: it
+// tells the server which node the session belongs to.
+type ClientHello struct {
+	NodeID   string
+	SecretID string
+}

@@ -1,7 +1,7 @@
 // Copyright (c) Drover authors
 // SPDX-License-Identifier: MPL-2.0
 
-package agent
+package logstream
 
 import (
 	"context"
@@ -22,7 +22,7 @@ func writeLogs(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
-func collect(t *testing.T, ls *logStream, origin string, offset int64) string {
+func collect(t *testing.T, ls *stream, origin string, offset int64) string {
 	t.Helper()
 	var sb strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -46,7 +46,7 @@ func TestLogStreamAcrossRotatedFiles(t *testing.T) {
 		"web.stderr.0":     "other stream\n",
 		".web.stdout.fifo": "",
 	})
-	ls := &logStream{dir: dir, base: "web.stdout", done: func() bool { return true }}
+	ls := &stream{dir: dir, base: "web.stdout", done: func() bool { return true }}
 	tests := []struct {
 		origin string
 		offset int64
@@ -72,7 +72,7 @@ func TestLogStreamFollowsUntilDone(t *testing.T) {
 	dir := t.TempDir()
 	writeLogs(t, dir, map[string]string{"t.stdout.0": "a"})
 	var finished atomic.Bool
-	ls := &logStream{dir: dir, base: "t.stdout", follow: true, done: finished.Load}
+	ls := &stream{dir: dir, base: "t.stdout", follow: true, done: finished.Load}
 	go func() {
 		time.Sleep(100 * time.Millisecond)
 		f, _ := os.OpenFile(filepath.Join(dir, "t.stdout.0"), os.O_APPEND|os.O_WRONLY, 0)
@@ -89,8 +89,41 @@ func TestLogStreamFollowsUntilDone(t *testing.T) {
 }
 
 func TestLogStreamNoFiles(t *testing.T) {
-	ls := &logStream{dir: filepath.Join(t.TempDir(), "missing"), base: "t.stdout", done: func() bool { return true }}
+	ls := &stream{dir: filepath.Join(t.TempDir(), "missing"), base: "t.stdout", done: func() bool { return true }}
 	if got := collect(t, ls, "end", 10); got != "" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+func TestStreamFramesAndValidation(t *testing.T) {
+	alloc := t.TempDir()
+	logs := filepath.Join(alloc, "alloc", "logs")
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeLogs(t, logs, map[string]string{"web.stderr.0": "oops\n"})
+	var out strings.Builder
+	req := &Request{AllocID: "a", Task: "web", Type: "stderr", Origin: "start"}
+	if err := Stream(context.Background(), alloc, req, &out, func() {}, func() bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != `{"Data":"b29wcwo=","File":"alloc/logs/web.stderr.0"}` {
+		t.Fatalf("frames: %s", out.String())
+	}
+	out.Reset()
+	req.Plain = true
+	if err := Stream(context.Background(), alloc, req, &out, func() {}, func() bool { return true }); err != nil || out.String() != "oops\n" {
+		t.Fatalf("plain: %q %v", out.String(), err)
+	}
+	for _, bad := range []Request{
+		{Task: "", Type: "stdout", Origin: "start"},
+		{Task: "../x", Type: "stdout", Origin: "start"},
+		{Task: "web", Type: "stdin", Origin: "start"},
+		{Task: "web", Type: "stdout", Origin: "middle"},
+		{Task: "web", Type: "stdout", Origin: "end", Offset: -1},
+	} {
+		if err := Stream(context.Background(), alloc, &bad, &out, func() {}, func() bool { return true }); err == nil {
+			t.Errorf("request %+v accepted", bad)
+		}
 	}
 }

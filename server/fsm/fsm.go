@@ -112,6 +112,33 @@ func (f *FSM) Apply(l *raft.Log) any {
 			return err
 		}
 		f.committed(req.Evals...)
+	case structs.NodeUpdateDrainRequestType:
+		var req structs.NodeDrainUpdate
+		if err := structs.Decode(buf, &req); err != nil {
+			return f.decodeErr(t, l.Index, err)
+		}
+		if err := f.state.UpdateNodeDrain(l.Index, &req); err != nil {
+			return err
+		}
+		f.committed(req.Evals...)
+	case structs.NodeUpdateEligibilityRequestType:
+		var req structs.NodeEligibilityUpdate
+		if err := structs.Decode(buf, &req); err != nil {
+			return f.decodeErr(t, l.Index, err)
+		}
+		if err := f.state.UpdateNodeEligibility(l.Index, &req); err != nil {
+			return err
+		}
+		f.committed(req.Evals...)
+	case structs.AllocUpdateDesiredTransitionRequestType:
+		var req structs.AllocDesiredTransitionUpdate
+		if err := structs.Decode(buf, &req); err != nil {
+			return f.decodeErr(t, l.Index, err)
+		}
+		if err := f.state.UpdateAllocsDesiredTransition(l.Index, &req); err != nil {
+			return err
+		}
+		f.committed(req.Evals...)
 	default:
 		// An unknown type means a newer server wrote this entry: refusing
 		// it on every server keeps them identical.

@@ -62,6 +62,10 @@ type attempt struct {
 	failed  map[string]*structs.AllocMetric
 	inplace int
 	stops   int
+	// followups are evaluations that come back for failed allocations
+	// whose reschedule delay has not passed; they are created before the
+	// plan that records their IDs on those allocations.
+	followups []*structs.Evaluation
 }
 
 // Process schedules eval's job and records the result on the evaluation.
@@ -79,6 +83,12 @@ func (s *genericScheduler) Process(eval *structs.Evaluation) error {
 		}
 		last = at
 		logger.Debug("computed plan", "attempt", n, "place", len(at.placed), "inplace", at.inplace, "stop", at.stops, "queued", sum(at.queued))
+		for _, f := range at.followups {
+			if err := s.planner.CreateEval(f); err != nil {
+				return fmt.Errorf("schedule eval %s: create follow-up eval: %w", eval.ID, err)
+			}
+			logger.Debug("created follow-up eval for delayed rescheduling", "follow_up_eval_id", f.ID, "wait_until", f.WaitUntil)
+		}
 		if at.plan.IsNoOp() {
 			return s.complete(eval, at, nil)
 		}
@@ -138,11 +148,29 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) (*
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidJob, err)
 	}
-	rec := reconcile(job, allocs, s.batch)
+	tainted, err := taintedNodes(state, allocs)
+	if err != nil {
+		return nil, err
+	}
+	rec := reconcile(job, allocs, s.batch, tainted)
 	now := s.now()
 	p, err := newPlacer(state, cj, eval.ID, now)
 	if err != nil {
 		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+
+	// Failed allocations: replace the due ones now, and come back later
+	// for the ones still in their delay.
+	var delayed []delayedReschedule
+	for _, gp := range rec.groups {
+		out := planReschedules(gp, job.LookupTaskGroup(gp.name), eval.ID, now)
+		gp.place = append(gp.place, out.now...)
+		delayed = append(delayed, out.later...)
+	}
+	followups, annotated := followupEvals(eval, job, delayed, now)
+	at.followups = followups
+	for _, a := range annotated {
+		at.plan.AppendAlloc(a)
 	}
 
 	// Updates: in place when the node still suits the new job, otherwise
@@ -167,7 +195,7 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) (*
 	stopped := make(map[string]bool, len(rec.stops))
 	for _, st := range rec.stops {
 		stopped[st.alloc.ID] = true
-		at.plan.AppendStoppedAlloc(st.alloc, st.desc, "")
+		at.plan.AppendStoppedAlloc(st.alloc, st.desc, st.clientStatus)
 	}
 	at.stops = len(rec.stops)
 	p.setExisting(allocs, stopped)
@@ -319,6 +347,27 @@ func (s *genericScheduler) failEval(eval *structs.Evaluation, desc string, cause
 		return fmt.Errorf("schedule eval %s: update eval: %w (after: %w)", eval.ID, err, cause)
 	}
 	return fmt.Errorf("schedule eval %s: %w", eval.ID, cause)
+}
+
+// taintedNodes returns the nodes of allocs' live allocations that are down,
+// gone (nil) or draining: reconcile moves allocations off them.
+func taintedNodes(state State, allocs []*structs.Allocation) (map[string]*structs.Node, error) {
+	out := map[string]*structs.Node{}
+	seen := map[string]bool{}
+	for _, a := range allocs {
+		if !isLive(a) || seen[a.NodeID] {
+			continue
+		}
+		seen[a.NodeID] = true
+		n, err := state.NodeByID(a.NodeID)
+		if err != nil {
+			return nil, fmt.Errorf("read node %s: %w", a.NodeID, err)
+		}
+		if n == nil || n.Status == structs.NodeStatusDown || n.DrainStrategy != nil || n.Drain {
+			out[a.NodeID] = n
+		}
+	}
+	return out, nil
 }
 
 func sum(m map[string]int) int {

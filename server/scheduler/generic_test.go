@@ -365,17 +365,23 @@ func TestBatchCompletedNotReplaced(t *testing.T) {
 func TestFailedAllocsAwaitRescheduling(t *testing.T) {
 	h := newHarness(t)
 	h.state.upsertNode(testNode("n1", 8000, 16384))
-	job := testJob("web", 2, 100, 100)
+	job := testJob("web", 2, 100, 100) // no reschedule policy: failures stay
 	h.state.upsertJob(job)
-	h.addAlloc(job, "n1", 0, structs.AllocClientStatusFailed)
-	h.addAlloc(job, "n1", 1, structs.AllocClientStatusLost)
-	eval := h.mustProcess(job)
-	if len(h.planner.plans) != 0 || eval.QueuedAllocations["web"] != 0 {
-		t.Fatalf("failed/lost allocations were replaced: %d plans", len(h.planner.plans))
-	}
-	rec := reconcile(job, mustAllocs(t, h.state, "web"), false)
+	failed := h.addAlloc(job, "n1", 0, structs.AllocClientStatusFailed)
+	lost := h.addAlloc(job, "n1", 1, structs.AllocClientStatusLost)
+	rec := reconcile(job, mustAllocs(t, h.state, "web"), false, nil)
 	if got := len(rec.groups[0].awaitingReschedule); got != 2 {
 		t.Errorf("awaitingReschedule = %d, want 2", got)
+	}
+	h.mustProcess(job)
+	live := h.state.liveAllocs("web")
+	if len(live) != 1 || live[0].Name != lost.Name || live[0].PreviousAllocation != lost.ID {
+		t.Fatalf("want only the lost allocation replaced, live = %v", allocNames(live))
+	}
+	for _, a := range live {
+		if a.PreviousAllocation == failed.ID {
+			t.Fatalf("failed allocation replaced without a reschedule policy")
+		}
 	}
 }
 

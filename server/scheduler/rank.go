@@ -517,6 +517,9 @@ func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allo
 		}
 		if req.previous != nil {
 			alloc.PreviousAllocation = req.previous.ID
+			if req.reschedule {
+				alloc.RescheduleTracker = newRescheduleTracker(cg.tg.ReschedulePolicy, req.previous, p.now, req.delay)
+			}
 		}
 		placed = append(placed, alloc)
 

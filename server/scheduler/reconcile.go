@@ -4,9 +4,11 @@
 package scheduler
 
 // This file compares a job with its existing allocations and decides, per
-// task group, what to stop, what to place and what to update. It knows
-// nothing about nodes beyond the allocations' NodeIDs: choosing nodes is the
-// placer's job (rank.go).
+// task group, what to stop, what to place and what to update. Of nodes it
+// knows only the tainted ones its caller passes (down, gone or draining),
+// whose allocations are lost or migrated: choosing nodes is the placer's
+// job (rank.go), and when failed allocations are replaced is the
+// rescheduling policy's (reschedule.go).
 
 import (
 	"maps"
@@ -14,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/droverhq/drover/structs"
 )
@@ -23,12 +26,17 @@ import (
 const (
 	descNotNeeded = "alloc not needed due to job update"
 	descUpdating  = "alloc is being updated due to job update"
+	descLost      = "alloc is lost since its node is down"
+	descMigrating = "alloc is being migrated"
 )
 
 // stopReq is an allocation to stop, with why.
 type stopReq struct {
 	alloc *structs.Allocation
 	desc  string
+	// clientStatus, when set, is written too: "lost" for allocations on
+	// a node that is down, which will never report again.
+	clientStatus string
 }
 
 // placeReq is an allocation to create.
@@ -37,6 +45,11 @@ type placeReq struct {
 	name     string
 	index    int
 	previous *structs.Allocation // the allocation it replaces, or nil
+	// reschedule marks the replacement of a failed allocation: the new
+	// allocation gets a RescheduleTracker with one more event, recording
+	// delay.
+	reschedule bool
+	delay      time.Duration
 }
 
 // groupPlan is the reconciler's verdict for one task group.
@@ -51,11 +64,28 @@ type groupPlan struct {
 	// destructive holds live allocations of an older job version whose
 	// tasks changed: each is stopped and replaced under the same name.
 	destructive []*structs.Allocation
-	// awaitingReschedule holds failed and lost allocations that still own
-	// their name. They are not replaced yet: the rescheduling policy
-	// (attempts, interval, delay) will consume this list and turn entries
-	// into placeReqs with previous set.
+	// awaitingReschedule holds failed (and client-reported lost)
+	// allocations that still own their name and have no replacement. The
+	// rescheduling policy (reschedule.go) decides which are replaced now,
+	// which later, and which never.
 	awaitingReschedule []*structs.Allocation
+}
+
+// replacedBy reports, for each allocation of allocs that a later one
+// replaced, that it was replaced. NextAllocation says so once the state
+// store links them; PreviousAllocation says so from the replacement's side
+// even on a snapshot taken before the link.
+func replacedSet(allocs []*structs.Allocation) map[string]bool {
+	out := map[string]bool{}
+	for _, a := range allocs {
+		if a.PreviousAllocation != "" {
+			out[a.PreviousAllocation] = true
+		}
+		if a.NextAllocation != "" {
+			out[a.ID] = true
+		}
+	}
+	return out
 }
 
 // reconcileResult is the reconciler's verdict for a job.
@@ -80,11 +110,17 @@ func reconcileStopped(allocs []*structs.Allocation) *reconcileResult {
 
 // reconcile decides per group of job what allocs should become. batch
 // selects batch semantics: successfully completed allocations count as done.
-func reconcile(job *structs.Job, allocs []*structs.Allocation, batch bool) *reconcileResult {
+// tainted maps the IDs of nodes that are down, gone (nil) or draining to
+// the node: live allocations on a down or gone node are lost, and ones the
+// drainer marked for migration on a draining node are migrated; both are
+// stopped and replaced under the same name at once.
+func reconcile(job *structs.Job, allocs []*structs.Allocation, batch bool, tainted map[string]*structs.Node) *reconcileResult {
 	r := &reconcileResult{}
 	live := map[string][]*structs.Allocation{}
 	held := map[string][]*structs.Allocation{}
 	awaiting := map[string][]*structs.Allocation{}
+	moving := map[string]string{} // alloc ID → why it leaves its node (descLost, descMigrating)
+	replaced := replacedSet(allocs)
 	for _, a := range allocs {
 		if !isLive(a) {
 			if a.DesiredStatus != structs.AllocDesiredStatusRun {
@@ -93,7 +129,7 @@ func reconcile(job *structs.Job, allocs []*structs.Allocation, batch bool) *reco
 			switch {
 			case batch && a.ClientStatus == structs.AllocClientStatusComplete && sameJobInstance(a.Job, job):
 				held[a.TaskGroup] = append(held[a.TaskGroup], a)
-			case (a.ClientStatus == structs.AllocClientStatusFailed || a.ClientStatus == structs.AllocClientStatusLost) && a.NextAllocation == "":
+			case (a.ClientStatus == structs.AllocClientStatusFailed || a.ClientStatus == structs.AllocClientStatusLost) && !replaced[a.ID]:
 				held[a.TaskGroup] = append(held[a.TaskGroup], a)
 				awaiting[a.TaskGroup] = append(awaiting[a.TaskGroup], a)
 			}
@@ -102,6 +138,14 @@ func reconcile(job *structs.Job, allocs []*structs.Allocation, batch bool) *reco
 		if job.LookupTaskGroup(a.TaskGroup) == nil {
 			r.stops = append(r.stops, stopReq{alloc: a, desc: descNotNeeded})
 			continue
+		}
+		if n, ok := tainted[a.NodeID]; ok {
+			switch {
+			case n == nil || n.Status == structs.NodeStatusDown:
+				moving[a.ID] = descLost
+			case a.DesiredTransition.ShouldMigrate():
+				moving[a.ID] = descMigrating
+			}
 		}
 		live[a.TaskGroup] = append(live[a.TaskGroup], a)
 	}
@@ -124,10 +168,24 @@ func reconcile(job *structs.Job, allocs []*structs.Allocation, batch bool) *reco
 		}
 		// Extras stop, highest index first.
 		for i := len(groupLive) - 1; i >= keep; i-- {
-			r.stops = append(r.stops, stopReq{alloc: groupLive[i], desc: descNotNeeded})
+			a := groupLive[i]
+			st := stopReq{alloc: a, desc: descNotNeeded}
+			if moving[a.ID] == descLost {
+				st.clientStatus = structs.AllocClientStatusLost
+			}
+			r.stops = append(r.stops, st)
 		}
 		for _, a := range groupLive[:keep] {
 			used[allocIndex(a.Name)] = true
+			if why, ok := moving[a.ID]; ok {
+				st := stopReq{alloc: a, desc: why}
+				if why == descLost {
+					st.clientStatus = structs.AllocClientStatusLost
+				}
+				r.stops = append(r.stops, st)
+				gp.place = append(gp.place, placeReq{group: tg.Name, name: a.Name, index: allocIndex(a.Name), previous: a})
+				continue
+			}
 			switch {
 			case sameJobVersion(a.Job, job):
 			case tasksUpdated(a.Job, a.Job.LookupTaskGroup(tg.Name), job, tg):

@@ -184,6 +184,9 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 				if alloc.CreateTime == 0 {
 					alloc.CreateTime = req.UpdatedAt
 				}
+				if err := linkPreviousTxn(txn, index, alloc); err != nil {
+					return nil, err
+				}
 			} else {
 				old := obj.(*structs.Allocation)
 				alloc.CreateIndex = old.CreateIndex
@@ -257,6 +260,7 @@ func (s *StateStore) UpsertNode(index uint64, node *structs.Node) error {
 			node.CreateIndex = old.CreateIndex
 			node.SchedulingEligibility = old.SchedulingEligibility
 			node.Drain = old.Drain
+			keepOperatorDrain(node, old)
 		} else {
 			node.CreateIndex = index
 			if node.SchedulingEligibility == "" {
