@@ -399,14 +399,35 @@ func TestClusterChaos(t *testing.T) {
 		return all
 	})
 	t.Logf("FIGURE chaos acknowledged_found_per_server=%v of %d", found, len(acked))
-	waitUntil(t, 120*time.Second, "every acknowledged job running its allocation", func() bool {
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		var notRunning []string
 		for _, id := range acked {
-			if c.runningAllocs(c.servers[0], id) != 1 {
-				return false
+			if n := c.runningAllocs(c.servers[0], id); n != 1 {
+				notRunning = append(notRunning, fmt.Sprintf("%s(%d)", id, n))
 			}
 		}
-		return true
-	})
+		if len(notRunning) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			api := c.api(c.servers[0])
+			for _, id := range acked {
+				allocs, _, _ := api.Jobs().Allocations(id, true, nil)
+				evals, _, _ := api.Jobs().Evaluations(id, nil)
+				var as, es []string
+				for _, a := range allocs {
+					as = append(as, fmt.Sprintf("%s node=%s desired=%s client=%s", a.ID[:8], a.NodeID[:8], a.DesiredStatus, a.ClientStatus))
+				}
+				for _, e := range evals {
+					es = append(es, fmt.Sprintf("%s %s %s %s", e.ID[:8], e.TriggeredBy, e.Status, e.StatusDescription))
+				}
+				t.Logf("job %s: allocs %v evals %v", id, as, es)
+			}
+			t.Fatalf("jobs without their allocation running 120s after the chaos: %v", notRunning)
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // TestClusterClientLossAndRemoteLogs covers test 3 and the servers'

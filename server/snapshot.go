@@ -213,8 +213,20 @@ func (s *Server) RestoreSnapshot(r io.Reader) error {
 	if _, _, err := readArchive(bytes.NewReader(archive)); err != nil {
 		return err
 	}
-	var reply structs.GenericResponse
-	return (&OperatorEndpoint{srv: s}).SnapshotRestore(&SnapshotRestoreArgs{Archive: archive}, &reply)
+	// A restore replaces the state of every server; when leadership moves
+	// during it (a busy cluster can miss a heartbeat while it installs
+	// the snapshot), the restore never committed and is safe to retry on
+	// the new leader.
+	for attempt := 0; attempt < 3; attempt++ {
+		var reply structs.GenericResponse
+		err = (&OperatorEndpoint{srv: s}).SnapshotRestore(&SnapshotRestoreArgs{Archive: archive}, &reply)
+		if err == nil || !strings.Contains(err.Error(), raft.ErrLeadershipLost.Error()) {
+			return err
+		}
+		s.logger.Warn("leadership moved during a snapshot restore, retrying", "attempt", attempt+1)
+		time.Sleep(time.Second)
+	}
+	return err
 }
 
 // restoreLocal restores an archive on the leader, then rebuilds the
