@@ -27,7 +27,8 @@ type rpcServer struct {
 	srv *rpc.Server
 }
 
-// startRPC binds the RPC port, registers the endpoints and serves it.
+// startRPC binds the RPC port and registers the endpoints; serveRPC
+// serves it.
 func (s *Server) startRPC() error {
 	ln, err := net.Listen("tcp", s.cfg.RPCAddr)
 	if err != nil {
@@ -64,9 +65,15 @@ func (s *Server) startRPC() error {
 		}
 	}
 	s.rpcServer = &rpcServer{srv: srv}
+	// Connections are accepted only once raft is set up (serveRPC): the
+	// endpoints need it, and raft's own connections wait in the listener.
+	return nil
+}
+
+// serveRPC starts accepting connections on the RPC port.
+func (s *Server) serveRPC() {
 	s.wg.Add(1)
 	go s.acceptRPC()
-	return nil
 }
 
 func (s *Server) acceptRPC() {

@@ -242,6 +242,7 @@ func New(cfg Config) (*Server, error) {
 		cancel()
 		return nil, err
 	}
+	s.serveRPC()
 	s.wg.Add(2)
 	go s.monitorLeadership()
 	go s.members.run(ctx)
