@@ -23,6 +23,7 @@ import (
 
 	"github.com/droverhq/drover/client"
 	"github.com/droverhq/drover/client/servers"
+	"github.com/droverhq/drover/client/state"
 	"github.com/droverhq/drover/drivers/registry"
 	"github.com/droverhq/drover/plugins"
 	"github.com/droverhq/drover/server"
@@ -42,6 +43,7 @@ type Agent struct {
 	client  *client.Client
 	rpc     *servers.Client
 	drivers map[string]*plugins.PluginDriver
+	state   *state.DB // the client's local state
 	http    *HTTPServer
 
 	cancel context.CancelFunc
@@ -142,10 +144,21 @@ func (a *Agent) waitForLeader(d time.Duration) {
 	}
 }
 
-// startClient launches the driver plugins and the client.
+// startClient opens the client's local state, reattaches to (or
+// launches) the driver plugins, and starts the client, which recovers the
+// tasks the state holds.
 func (a *Agent) startClient(ctx context.Context, httpAddr string) error {
 	cfg := a.cfg
-	if err := a.launchDrivers(ctx); err != nil {
+	clientDir := filepath.Join(cfg.DataDir, "client")
+	if err := os.MkdirAll(clientDir, 0o755); err != nil {
+		return fmt.Errorf("create client data dir: %w", err)
+	}
+	db, snap, err := state.Open(client.StatePath(clientDir), state.Options{Logger: a.logger.Named("client")})
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	a.state = db
+	if err := a.launchDrivers(ctx, snap.Drivers); err != nil {
 		return err
 	}
 	addrs := cfg.Servers
@@ -165,7 +178,7 @@ func (a *Agent) startClient(ctx context.Context, httpAddr string) error {
 		drivers[name] = d
 	}
 	c, err := client.New(&client.Config{
-		DataDir:    filepath.Join(cfg.DataDir, "client"),
+		DataDir:    clientDir,
 		NodeName:   cfg.NodeName,
 		Datacenter: cfg.Datacenter,
 		NodeClass:  cfg.NodeClass,
@@ -176,10 +189,15 @@ func (a *Agent) startClient(ctx context.Context, httpAddr string) error {
 			MemoryMB: cfg.ReservedMemoryMB,
 			DiskMB:   cfg.ReservedDiskMB,
 		},
-		Drivers:  drivers,
-		HTTPAddr: httpAddr,
-		DevMode:  cfg.DevMode,
-		Version:  Version,
+		Drivers:       drivers,
+		HTTPAddr:      httpAddr,
+		DevMode:       cfg.DevMode,
+		Version:       Version,
+		State:         db,
+		StateSnapshot: snap,
+		// A dev agent's server state dies with it, so its tasks must too;
+		// any other agent leaves them running for the next one.
+		KillTasksOnShutdown: cfg.DevMode,
 	}, rpc, a.logger)
 	if err != nil {
 		return fmt.Errorf("start client: %w", err)
@@ -196,10 +214,17 @@ func (a *Agent) startClient(ctx context.Context, httpAddr string) error {
 	return nil
 }
 
-// launchDrivers starts each built-in driver as a plugin subprocess of this
-// same binary ("drover plugin driver NAME") and hands it its
-// `plugin "NAME" { config {...} }` block.
-func (a *Agent) launchDrivers(ctx context.Context) error {
+// reattachTimeout bounds the connection to a plugin an earlier agent left
+// running.
+const reattachTimeout = 10 * time.Second
+
+// launchDrivers gets each built-in driver's plugin: the one an earlier
+// agent left running, from its saved reattach config, so its tasks stay
+// supervised (their exit codes and output are not lost); or else a new
+// subprocess of this same binary ("drover plugin driver NAME"). Each gets
+// its `plugin "NAME" { config {...} }` block, and its reattach config is
+// saved for the next agent.
+func (a *Agent) launchDrivers(ctx context.Context, saved map[string][]byte) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find own executable for driver plugins: %w", err)
@@ -211,12 +236,20 @@ func (a *Agent) launchDrivers(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		cmd := exec.Command(exe, "plugin", "driver", name)
-		d, err := plugins.Launch(ctx, name, cmd, a.logger)
-		if err != nil {
-			return fmt.Errorf("launch driver plugin %q: %w", name, err)
+		d := a.reattachDriver(ctx, name, saved[name])
+		if d == nil {
+			cmd := exec.Command(exe, "plugin", "driver", name)
+			d, err = plugins.Launch(ctx, name, cmd, a.logger)
+			if err != nil {
+				return fmt.Errorf("launch driver plugin %q: %w", name, err)
+			}
 		}
 		a.drivers[name] = d
+		rc, err := plugins.MarshalReattachConfig(d.ReattachConfig())
+		if err != nil {
+			return fmt.Errorf("driver plugin %q: %w", name, err)
+		}
+		a.state.PutDriver(name, rc)
 		conf, err := json.Marshal(a.cfg.PluginConfig[name])
 		if err != nil {
 			return fmt.Errorf("encode config of plugin %q: %w", name, err)
@@ -228,7 +261,35 @@ func (a *Agent) launchDrivers(ctx context.Context) error {
 			return fmt.Errorf("plugin %q: %w", name, err)
 		}
 	}
+	syncCtx, cancel := context.WithTimeout(ctx, reattachTimeout)
+	defer cancel()
+	if err := a.state.Sync(syncCtx); err != nil {
+		return fmt.Errorf("save driver plugin reattach configs: %w", err)
+	}
 	return nil
+}
+
+// reattachDriver connects to the plugin an earlier agent launched, or
+// returns nil when there is none (a dev agent never reattaches: it killed
+// its plugins on the way out) or it is gone.
+func (a *Agent) reattachDriver(ctx context.Context, name string, saved []byte) *plugins.PluginDriver {
+	if saved == nil || a.cfg.DevMode {
+		return nil
+	}
+	rc, err := plugins.UnmarshalReattachConfig(saved)
+	if err != nil {
+		a.logger.Warn("bad saved reattach config for driver plugin, launching a new one", "driver", name, "error", err)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, reattachTimeout)
+	defer cancel()
+	d, err := plugins.Reattach(ctx, name, rc, a.logger)
+	if err != nil {
+		a.logger.Info("driver plugin not reattachable, launching a new one", "driver", name, "pid", rc.Pid, "error", err)
+		return nil
+	}
+	a.logger.Info("reattached to driver plugin", "driver", name, "pid", rc.Pid)
+	return d
 }
 
 // HTTPAddr returns the address the HTTP API listens on.
@@ -248,8 +309,9 @@ func (a *Agent) advertiseHost() string {
 	return a.cfg.BindAddr
 }
 
-// Shutdown stops the HTTP API, the client (tasks keep running), the
-// server and the driver plugins, in that order.
+// Shutdown stops the HTTP API, the client, the server and, for a dev
+// agent, the driver plugins, in that order. Outside dev mode tasks and
+// their plugins keep running: the next agent reattaches to them.
 func (a *Agent) Shutdown() error {
 	var errs []error
 	if a.http != nil {
@@ -269,8 +331,13 @@ func (a *Agent) Shutdown() error {
 	if a.server != nil {
 		errs = append(errs, a.server.Shutdown())
 	}
-	for _, d := range a.drivers {
-		d.Kill()
+	if a.state != nil {
+		errs = append(errs, a.state.Close())
+	}
+	if a.cfg.DevMode {
+		for _, d := range a.drivers {
+			d.Kill()
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/droverhq/drover/client/allocrunner"
+	"github.com/droverhq/drover/client/state"
 	"github.com/droverhq/drover/client/taskenv"
 	"github.com/droverhq/drover/structs"
 )
@@ -34,6 +36,11 @@ type Client struct {
 	logger  hclog.Logger
 	hostEnv map[string]string
 	syncer  *allocSyncer
+	// state is the local state store; ownState says the client opened
+	// it and must close it.
+	state     *state.DB
+	ownState  bool
+	restoreMe *state.Snapshot // consumed by the first Run
 
 	registerCh     chan struct{}
 	registered     chan struct{}
@@ -71,6 +78,13 @@ func New(cfg *Config, servers Servers, logger hclog.Logger) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	db, snap, own := cfg.State, cfg.StateSnapshot, false
+	if db == nil {
+		if db, snap, err = state.Open(StatePath(cfg.DataDir), state.Options{Logger: logger}); err != nil {
+			return nil, fmt.Errorf("client state: %w", err)
+		}
+		own = true
+	}
 	c := &Client{
 		cfg:        cfg,
 		servers:    servers,
@@ -82,6 +96,9 @@ func New(cfg *Config, servers Servers, logger hclog.Logger) (*Client, error) {
 		allocs:     map[string]*allocrunner.AllocRunner{},
 		modIndex:   map[string]uint64{},
 		invalid:    map[string]bool{},
+		state:      db,
+		ownState:   own,
+		restoreMe:  snap,
 	}
 	c.syncer = newAllocSyncer(servers, c.Node, cfg.StatusBatchInterval, logger)
 	logger.Info("node fingerprinted", "node_id", node.ID, "name", node.Name,
@@ -89,9 +106,12 @@ func New(cfg *Config, servers Servers, logger hclog.Logger) (*Client, error) {
 	return c, nil
 }
 
-// Run runs the client until ctx ends or Shutdown is called. Tasks are
-// killed on the way out: the client keeps no local state to reattach to
-// them after a restart, and orphaned tasks would run unsupervised.
+// StatePath is where a client with data dir dataDir keeps its local state.
+func StatePath(dataDir string) string { return filepath.Join(dataDir, "state.db") }
+
+// Run runs the client until ctx ends or Shutdown is called. It first
+// rebuilds the allocations the local state holds, recovering their tasks.
+// On the way out, tasks keep running unless Config.KillTasksOnShutdown.
 func (c *Client) Run(ctx context.Context) {
 	c.runMu.Lock()
 	if c.runDone != nil {
@@ -105,6 +125,7 @@ func (c *Client) Run(ctx context.Context) {
 	defer close(c.runDone)
 	defer cancel()
 
+	c.restore()
 	var wg sync.WaitGroup
 	wg.Go(func() { c.registerLoop(ctx) })
 	wg.Go(func() { c.watchAllocs(ctx) })
@@ -112,7 +133,34 @@ func (c *Client) Run(ctx context.Context) {
 	wg.Go(func() { c.syncer.run(ctx) })
 	<-ctx.Done()
 	wg.Wait()
-	c.stopAllocs()
+	c.finish()
+}
+
+// finish sends the last queued statuses, kills the allocations if so
+// configured, and leaves the local state on disk.
+func (c *Client) finish() {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownKillTimeout)
+	defer cancel()
+	if c.cfg.KillTasksOnShutdown {
+		c.stopAllocs(ctx)
+	} else {
+		c.mu.Lock()
+		for _, ar := range c.allocs {
+			ar.Detach()
+		}
+		c.mu.Unlock()
+		if err := c.syncer.flush(ctx); err != nil {
+			c.logger.Warn("failed to send final allocation updates", "error", err)
+		}
+	}
+	if err := c.state.Sync(ctx); err != nil {
+		c.logger.Error("failed to save client state", "error", err)
+	}
+	if c.ownState {
+		if err := c.state.Close(); err != nil {
+			c.logger.Error("failed to close client state", "error", err)
+		}
+	}
 }
 
 // Shutdown stops the client and waits for Run to return.
@@ -128,9 +176,7 @@ func (c *Client) Shutdown() {
 }
 
 // stopAllocs sends the last queued statuses, then kills every allocation.
-func (c *Client) stopAllocs() {
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownKillTimeout)
-	defer cancel()
+func (c *Client) stopAllocs(ctx context.Context) {
 	if err := c.syncer.flush(ctx); err != nil {
 		c.logger.Warn("failed to send final allocation updates", "error", err)
 	}

@@ -275,7 +275,7 @@ func TestUnrunnableAllocReportedFailed(t *testing.T) {
 }
 
 func TestShutdownKillsTasks(t *testing.T) {
-	tc := newTestClient(t, time.Minute, nil)
+	tc := newTestClient(t, time.Minute, func(c *Config) { c.KillTasksOnShutdown = true })
 	a := tc.place(structs.JobTypeService, map[string]any{})
 	tc.waitReported(t, a.ID, structs.AllocClientStatusRunning)
 	tc.Shutdown()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/droverhq/drover/client/state"
 	"github.com/droverhq/drover/plugins"
 )
 
@@ -44,6 +45,18 @@ type Config struct {
 	HTTPAddr string
 	// Version is the agent version, reported as nomad.version.
 	Version string
+
+	// State is the local state store, opened by the agent (which needs
+	// the driver reattach configs in it before the client exists), with
+	// what it held at open. Nil makes the client open
+	// <DataDir>/state.db itself.
+	State         *state.DB
+	StateSnapshot *state.Snapshot
+	// KillTasksOnShutdown makes Shutdown kill every allocation, as a dev
+	// agent does. Otherwise tasks keep running across an agent restart,
+	// and the next agent recovers them from the local state, as Nomad's
+	// clients do.
+	KillTasksOnShutdown bool
 
 	// Timing knobs; zero means the default above. Tests shorten them.
 	DriverFingerprintInterval time.Duration

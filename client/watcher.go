@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/droverhq/drover/client/allocrunner"
+	"github.com/droverhq/drover/client/allocrunner/taskrunner"
 	"github.com/droverhq/drover/structs"
 )
 
@@ -78,7 +79,14 @@ func (c *Client) runAllocs(allocs []*structs.Allocation) {
 				// restart): there is nothing to run.
 				continue
 			}
-			ar, err := c.newAllocRunner(a)
+			if lostLocally(a) {
+				c.logger.Error("allocation already ran on this node but is missing from the local state: reporting it failed",
+					"alloc_id", a.ID, "client_status", a.ClientStatus)
+				c.invalid[a.ID] = true
+				c.syncer.Report(lostUpdate(a))
+				continue
+			}
+			ar, err := c.allocRunner(a, nil)
 			if err != nil {
 				c.logger.Error("cannot run allocation", "alloc_id", a.ID, "error", err)
 				c.invalid[a.ID] = true
@@ -124,7 +132,9 @@ func (c *Client) runAllocs(allocs []*structs.Allocation) {
 	}
 }
 
-func (c *Client) newAllocRunner(a *structs.Allocation) (*allocrunner.AllocRunner, error) {
+// allocRunner builds the runner of a; restore, if not nil, is what the
+// local state held of its tasks. c.mu must be held.
+func (c *Client) allocRunner(a *structs.Allocation, restore map[string]*taskrunner.Restore) (*allocrunner.AllocRunner, error) {
 	return allocrunner.New(allocrunner.Config{
 		Alloc:     a,
 		AllocRoot: allocRoot(c.cfg.DataDir),
@@ -132,6 +142,8 @@ func (c *Client) newAllocRunner(a *structs.Allocation) (*allocrunner.AllocRunner
 		Drivers:   c.cfg.Drivers,
 		HostEnv:   c.hostEnv,
 		OnUpdate:  c.syncer.Report,
+		Store:     c.state,
+		Restore:   restore,
 		Logger:    c.logger,
 	})
 }

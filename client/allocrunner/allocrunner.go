@@ -34,7 +34,20 @@ type Config struct {
 	// ClientStatus, ClientDescription, TaskStates) after each change. It
 	// must not block for long.
 	OnUpdate func(*structs.Allocation)
-	Logger   hclog.Logger
+	// Store persists the allocation and its tasks for an agent restart;
+	// nil keeps nothing.
+	Store Store
+	// Restore, if set, rebuilds a runner an earlier agent ran, from what it
+	// saved, by task name: tasks are recovered, not started again.
+	Restore map[string]*taskrunner.Restore
+	Logger  hclog.Logger
+}
+
+// Store is the alloc runner's view of the client's local state.
+type Store interface {
+	taskrunner.Store
+	PutAlloc(a *structs.Allocation)
+	DeleteAlloc(allocID string)
 }
 
 // AllocRunner runs one allocation.
@@ -94,11 +107,24 @@ func New(cfg Config) (*AllocRunner, error) {
 			Driver:        cfg.Drivers[task.Driver],
 			HostEnv:       cfg.HostEnv,
 			OnStateChange: ar.notify,
+			Store:         storeOrNil(cfg.Store),
+			Restore:       cfg.Restore[task.Name],
 			Logger:        logger,
 		})
 		ar.taskOrder = append(ar.taskOrder, task.Name)
 	}
+	if cfg.Store != nil && cfg.Restore == nil {
+		cfg.Store.PutAlloc(a)
+	}
 	return ar, nil
+}
+
+// storeOrNil keeps a nil Store a nil interface for the task runners.
+func storeOrNil(s Store) taskrunner.Store {
+	if s == nil {
+		return nil
+	}
+	return s
 }
 
 // ID is the allocation's ID.
@@ -165,6 +191,9 @@ func (ar *AllocRunner) Update(a *structs.Allocation) {
 	ar.mu.Lock()
 	ar.alloc = a
 	ar.mu.Unlock()
+	if ar.cfg.Store != nil {
+		ar.cfg.Store.PutAlloc(a)
+	}
 	if a.TerminalStatus() {
 		ar.logger.Info("stopping allocation", "desired_status", a.DesiredStatus)
 		ar.killAll(nil)
@@ -218,6 +247,15 @@ func (ar *AllocRunner) Kill(ctx context.Context) error {
 	}
 }
 
+// Detach lets go of every task without stopping it (see
+// taskrunner.TaskRunner.Detach): the agent is shutting down and a later
+// one recovers the tasks.
+func (ar *AllocRunner) Detach() {
+	for _, tr := range ar.tasks {
+		tr.Detach()
+	}
+}
+
 // Destroy kills the tasks and then removes the allocation directory, in the
 // background; DestroyCh is closed when done. The client calls it when the
 // servers garbage collected the allocation.
@@ -229,6 +267,9 @@ func (ar *AllocRunner) Destroy() {
 			<-ar.waitCh
 			if err := ar.allocDir.Destroy(); err != nil {
 				ar.logger.Error("failed to remove alloc dir", "error", err)
+			}
+			if ar.cfg.Store != nil {
+				ar.cfg.Store.DeleteAlloc(ar.ID())
 			}
 		}()
 	})

@@ -31,6 +31,35 @@ const DefaultKillTimeout = 5 * time.Second
 // context may already be cancelled.
 const hookTimeout = 30 * time.Second
 
+// handleSyncTimeout bounds the wait for a new task handle to be on disk.
+// The handle is what lets a restarted agent find the task again, so the
+// runner waits for it before reporting the task started; but a slow disk
+// must not hold the task up for long.
+const handleSyncTimeout = 5 * time.Second
+
+// maxEvents is how many recent events a task keeps, as in Nomad: the state
+// is sent to the servers and saved locally on every change.
+const maxEvents = 10
+
+// Store persists a task's state and its driver handle, so that a restarted
+// agent can recover the task (client/state.DB implements it). Put calls
+// must not block on disk; Sync waits until what was put is durable.
+type Store interface {
+	PutTaskState(allocID, task string, st *structs.TaskState)
+	PutTaskHandle(allocID, task string, h *plugins.TaskHandle)
+	Sync(ctx context.Context) error
+}
+
+// Restore is what an earlier agent saved of a task. A runner built with
+// it does not start the task again: it recovers the running attempt from
+// Handle through the driver and waits for it.
+type Restore struct {
+	State *structs.TaskState
+	// Handle is the running attempt's driver handle; nil when no attempt
+	// was running (the task was pending or dead).
+	Handle *plugins.TaskHandle
+}
+
 // Config is what a task runner needs.
 type Config struct {
 	Alloc    *structs.Allocation
@@ -46,8 +75,12 @@ type Config struct {
 	// the task's state or events.
 	OnStateChange func()
 	// Hooks overrides DefaultHooks.
-	Hooks  []Hook
-	Logger hclog.Logger
+	Hooks []Hook
+	// Store persists the state and handle; nil keeps nothing.
+	Store Store
+	// Restore, if set, picks up a task an earlier agent ran.
+	Restore *Restore
+	Logger  hclog.Logger
 }
 
 // TaskRunner runs one task.
@@ -60,7 +93,11 @@ type TaskRunner struct {
 
 	killCtx    context.Context
 	killCancel context.CancelFunc
-	waitCh     chan struct{}
+	// detachCtx ends when the runner lets go of the task without stopping
+	// it (Detach).
+	detachCtx    context.Context
+	detachCancel context.CancelFunc
+	waitCh       chan struct{}
 
 	mu     sync.Mutex
 	state  *structs.TaskState
@@ -86,15 +123,22 @@ func New(cfg Config) *TaskRunner {
 		tg = cfg.Alloc.Job.LookupTaskGroup(cfg.Alloc.TaskGroup)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	dctx, dcancel := context.WithCancel(context.Background())
 	tr := &TaskRunner{
-		cfg:        cfg,
-		logger:     logger,
-		hooks:      hooks,
-		restarts:   newRestartTracker(RestartPolicyFor(jobType, tg, cfg.Task), jobType),
-		killCtx:    ctx,
-		killCancel: cancel,
-		waitCh:     make(chan struct{}),
-		state:      &structs.TaskState{State: structs.TaskStatePending},
+		detachCtx:    dctx,
+		detachCancel: dcancel,
+		cfg:          cfg,
+		logger:       logger,
+		hooks:        hooks,
+		restarts:     newRestartTracker(RestartPolicyFor(jobType, tg, cfg.Task), jobType),
+		killCtx:      ctx,
+		killCancel:   cancel,
+		waitCh:       make(chan struct{}),
+		state:        &structs.TaskState{State: structs.TaskStatePending},
+	}
+	if cfg.Restore != nil && cfg.Restore.State != nil {
+		tr.state = cfg.Restore.State.Copy()
+		tr.restarts.restore(tr.state.Events)
 	}
 	tr.req = &HookRequest{
 		Alloc:    cfg.Alloc,
@@ -106,7 +150,9 @@ func New(cfg Config) *TaskRunner {
 		Driver:   cfg.Driver,
 		Emit:     tr.EmitEvent,
 	}
-	tr.appendEvent(EventReceived())
+	if cfg.Restore == nil {
+		tr.appendEvent(EventReceived())
+	}
 	return tr
 }
 
@@ -143,6 +189,9 @@ func (tr *TaskRunner) appendEvent(ev *structs.TaskEvent) {
 func (tr *TaskRunner) applyEventLocked(ev *structs.TaskEvent) {
 	s := tr.state
 	s.Events = append(s.Events, ev)
+	if n := len(s.Events); n > maxEvents {
+		s.Events = append(s.Events[:0:0], s.Events[n-maxEvents:]...)
+	}
 	if ev.FailsTask {
 		s.Failed = true
 	}
@@ -176,6 +225,9 @@ func (tr *TaskRunner) setState(state string, ev *structs.TaskEvent) {
 }
 
 func (tr *TaskRunner) notify() {
+	if tr.cfg.Store != nil {
+		tr.cfg.Store.PutTaskState(tr.cfg.Alloc.ID, tr.cfg.Task.Name, tr.State())
+	}
 	if tr.cfg.OnStateChange != nil {
 		tr.cfg.OnStateChange()
 	}
@@ -185,7 +237,11 @@ func (tr *TaskRunner) notify() {
 // when the task is dead.
 func (tr *TaskRunner) Run() {
 	defer close(tr.waitCh)
-	defer tr.stopHooks()
+	defer func() {
+		if !tr.isDetached() {
+			tr.stopHooks()
+		}
+	}()
 
 	if tr.cfg.Driver == nil {
 		ev := EventDriverFailure(fmt.Errorf("driver %q is not available on this node", tr.cfg.Task.Driver))
@@ -194,12 +250,28 @@ func (tr *TaskRunner) Run() {
 		return
 	}
 
+	recovering, done := tr.restoredStart()
+	if done {
+		return
+	}
 	for {
-		if tr.isKilled() {
-			tr.setState(structs.TaskStateDead, EventKilled())
+		var res *plugins.ExitResult
+		var startErr error
+		if recovering {
+			// Recovery comes before the kill check: a task killed while
+			// being recovered must still be found to be stopped.
+			res, startErr = tr.recoverOnce()
+			recovering = false
+		} else {
+			if tr.isKilled() {
+				tr.setState(structs.TaskStateDead, EventKilled())
+				return
+			}
+			res, startErr = tr.runOnce()
+		}
+		if tr.isDetached() {
 			return
 		}
-		res, startErr := tr.runOnce()
 		if tr.isKilled() {
 			tr.setState(structs.TaskStateDead, EventKilled())
 			return
@@ -221,10 +293,21 @@ func (tr *TaskRunner) Run() {
 			case <-timer.C:
 			case <-tr.killCtx.Done():
 				timer.Stop()
+			case <-tr.detachCtx.Done():
+				timer.Stop()
+				return
 			}
 		}
 	}
 }
+
+// Detach lets go of the task without stopping it: the runner stops
+// waiting, records nothing more and returns, and the task runs on under
+// its driver for a later agent to recover. The client detaches every task
+// when the agent shuts down.
+func (tr *TaskRunner) Detach() { tr.detachCancel() }
+
+func (tr *TaskRunner) isDetached() bool { return tr.detachCtx.Err() != nil }
 
 // runOnce makes one attempt: prestart, start, wait. It returns the exit
 // result, or the error that kept the task from starting.
@@ -261,17 +344,8 @@ func (tr *TaskRunner) runOnce() (*plugins.ExitResult, error) {
 	if handle != nil && handle.Config != nil && handle.Config.ID != "" {
 		id = handle.Config.ID
 	}
-	req.TaskID = id
-
-	tr.mu.Lock()
-	tr.taskID = id
-	killed := tr.killed
-	tr.mu.Unlock()
-	if killed {
-		// Kill ran while the driver was starting: it could not know the
-		// task ID, so stop the task here.
-		tr.stopTask(id)
-	}
+	tr.saveHandle(handle)
+	tr.attach(id)
 	tr.setState(structs.TaskStateRunning, EventStarted())
 	tr.logger.Info("task started", "task_id", id)
 
@@ -280,14 +354,40 @@ func (tr *TaskRunner) runOnce() (*plugins.ExitResult, error) {
 			tr.logger.Warn("poststart hook failed", "hook", h.Name(), "error", err)
 		}
 	}
+	return tr.wait(id), nil
+}
 
-	res, err := tr.cfg.Driver.WaitTask(context.Background(), id)
+// attach makes id the running attempt, so Kill can stop it.
+func (tr *TaskRunner) attach(id string) {
+	tr.req.TaskID = id
+	tr.mu.Lock()
+	tr.taskID = id
+	killed := tr.killed
+	tr.mu.Unlock()
+	if killed {
+		// Kill ran while the driver was starting (or recovering) the
+		// task: it could not know the task ID, so stop the task here.
+		tr.stopTask(id)
+	}
+}
+
+// wait waits for the attempt id to exit, records how, and runs the Exited
+// hooks.
+func (tr *TaskRunner) wait(id string) *plugins.ExitResult {
+	req := tr.req
+	res, err := tr.cfg.Driver.WaitTask(tr.detachCtx, id)
+	if tr.isDetached() {
+		return nil
+	}
 	if err != nil {
 		res = &plugins.ExitResult{ExitCode: -1, Err: fmt.Sprintf("wait for task: %v", err)}
 	}
 	tr.mu.Lock()
 	tr.taskID = ""
 	tr.mu.Unlock()
+	if tr.cfg.Store != nil {
+		tr.cfg.Store.PutTaskHandle(tr.cfg.Alloc.ID, tr.cfg.Task.Name, nil)
+	}
 	tr.logger.Info("task exited", "exit_code", res.ExitCode, "signal", res.Signal, "error", res.Err)
 	tr.EmitEvent(EventTerminated(res))
 
@@ -298,7 +398,7 @@ func (tr *TaskRunner) runOnce() (*plugins.ExitResult, error) {
 			tr.logger.Warn("exited hook failed", "hook", h.Name(), "error", err)
 		}
 	}
-	return res, nil
+	return res
 }
 
 func (tr *TaskRunner) stopHooks() {
