@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -56,7 +57,17 @@ func (s *Server) planApplier(ctx context.Context) {
 	}
 }
 
+// errStaleDelivery refuses the plan of an evaluation delivery that is no
+// longer outstanding.
+var errStaleDelivery = errors.New("evaluation token does not match: the evaluation was redelivered")
+
 func (s *Server) applyPlan(plan *structs.Plan) (*structs.PlanResult, error) {
+	// A worker that stalled (its server paused, the leader changed) may
+	// submit after its evaluation went to another worker: only the
+	// outstanding delivery may commit, or one evaluation places twice.
+	if !s.broker.Outstanding(plan.EvalID, plan.EvalToken) {
+		return nil, fmt.Errorf("plan of eval %s: %w", plan.EvalID, errStaleDelivery)
+	}
 	snap := s.state.Snapshot()
 	result, err := evaluatePlan(snap, plan)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net"
 	"net/rpc"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,9 +127,37 @@ func TestBlockedEvalUnblocksOnNewNode(t *testing.T) {
 	waitFor(t, 10*time.Second, "the third placement", func() bool { return len(liveAllocs(t, s, "big")) == 3 })
 }
 
+// deliver enqueues an evaluation of job and takes it from the broker the
+// way a worker does, returning its delivery token.
+func deliver(t *testing.T, s *Server, job *structs.Job) (*structs.Evaluation, string) {
+	t.Helper()
+	e := structs.NewEval(job, structs.EvalTriggerJobRegister, time.Now())
+	s.broker.Enqueue(e)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got, token, err := s.broker.Dequeue(ctx)
+	if err != nil || got.ID != e.ID {
+		t.Fatalf("dequeue: %v", err)
+	}
+	return got, token
+}
+
+// testServerNoWorkers is a dev server whose evaluations nobody takes but
+// the test.
+func testServerNoWorkers(t *testing.T) *Server {
+	t.Helper()
+	s, err := New(Config{DevMode: true, RPCAddr: "127.0.0.1:0", NodeName: t.Name(), NumSchedulers: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Shutdown() })
+	waitFor(t, 5*time.Second, "leadership", func() bool { return s.IsLeader() && s.broker.Enabled() })
+	return s
+}
+
 // The plan applier refuses placements that no longer fit.
 func TestPlanApplierRejectsOvercommit(t *testing.T) {
-	s := testServer(t)
+	s := testServerNoWorkers(t)
 	node := testNode(1000, 4096)
 	var resp structs.NodeUpdateResponse
 	if err := s.Node().Register(&structs.NodeRegisterRequest{Node: node}, &resp); err != nil {
@@ -140,19 +169,59 @@ func TestPlanApplierRejectsOvercommit(t *testing.T) {
 			DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending, Job: job,
 			AllocatedResources: &structs.AllocatedResources{Tasks: map[string]*structs.AllocatedTaskResources{"t": {Cpu: structs.AllocatedCpuResources{CpuShares: 600}}}}}
 	}
-	plan := &structs.Plan{Job: job, NodeAllocation: map[string][]*structs.Allocation{node.ID: {mk()}}}
+	eval, token := deliver(t, s, job)
+	plan := &structs.Plan{EvalID: eval.ID, EvalToken: token, Job: job, NodeAllocation: map[string][]*structs.Allocation{node.ID: {mk()}}}
 	ctx := context.Background()
 	res, err := s.submitPlan(ctx, plan)
 	if err != nil || res.RefreshIndex != 0 || len(res.NodeAllocation[node.ID]) != 1 {
 		t.Fatalf("first plan: %+v %v", res, err)
 	}
-	plan2 := &structs.Plan{Job: job, NodeAllocation: map[string][]*structs.Allocation{node.ID: {mk()}}}
+	plan2 := &structs.Plan{EvalID: eval.ID, EvalToken: token, Job: job, NodeAllocation: map[string][]*structs.Allocation{node.ID: {mk()}}}
 	res, err = s.submitPlan(ctx, plan2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.RefreshIndex == 0 || len(res.NodeAllocation[node.ID]) != 0 {
 		t.Fatalf("overcommitting plan accepted: %+v", res)
+	}
+}
+
+// A plan from a delivery that is no longer outstanding (the evaluation
+// went to another worker) never commits: one evaluation cannot place
+// twice.
+func TestPlanApplierRefusesStaleDelivery(t *testing.T) {
+	s := testServerNoWorkers(t)
+	node := testNode(4000, 4096)
+	var resp structs.NodeUpdateResponse
+	if err := s.Node().Register(&structs.NodeRegisterRequest{Node: node}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	job := testJob("dup", 1)
+	eval, staleToken := deliver(t, s, job)
+	if err := s.broker.Nack(eval.ID, staleToken); err != nil { // e.g. the nack timeout fired
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	again, token, err := s.broker.Dequeue(ctx) // the redelivery
+	if err != nil || again.ID != eval.ID {
+		t.Fatalf("redelivery: %v", err)
+	}
+	alloc := func() *structs.Allocation {
+		return &structs.Allocation{ID: structs.GenerateUUID(), EvalID: eval.ID, NodeID: node.ID, JobID: "dup", Namespace: "default",
+			TaskGroup: "web", DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending, Job: job,
+			AllocatedResources: &structs.AllocatedResources{Tasks: map[string]*structs.AllocatedTaskResources{"t": {Cpu: structs.AllocatedCpuResources{CpuShares: 100}}}}}
+	}
+	stale := &structs.Plan{EvalID: eval.ID, EvalToken: staleToken, Job: job, NodeAllocation: map[string][]*structs.Allocation{node.ID: {alloc()}}}
+	if _, err := s.submitPlan(context.Background(), stale); err == nil || !strings.Contains(err.Error(), "token does not match") {
+		t.Fatalf("stale delivery's plan: err = %v", err)
+	}
+	current := &structs.Plan{EvalID: eval.ID, EvalToken: token, Job: job, NodeAllocation: map[string][]*structs.Allocation{node.ID: {alloc()}}}
+	if res, err := s.submitPlan(context.Background(), current); err != nil || len(res.NodeAllocation[node.ID]) != 1 {
+		t.Fatalf("current delivery's plan: %+v %v", res, err)
+	}
+	if n := len(liveAllocs(t, s, "dup")); n != 1 {
+		t.Fatalf("%d allocations placed, want 1", n)
 	}
 }
 

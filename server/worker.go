@@ -122,6 +122,7 @@ func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token st
 // SubmitPlan implements scheduler.Planner.
 func (w *worker) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, scheduler.State, error) {
 	plan.EvalID = w.eval.ID
+	plan.EvalToken = w.token
 	var ack structs.GenericResponse
 	_ = w.evals.OutstandingReset(&EvalAckArgs{EvalID: w.eval.ID, Token: w.token}, &ack)
 	var reply PlanSubmitReply

@@ -7,8 +7,13 @@ package structs
 // never writes state: the leader's plan applier checks a plan against the
 // newest state and commits what still fits.
 type Plan struct {
-	EvalID   string
-	Priority int
+	EvalID string
+	// EvalToken is the broker's delivery token of the evaluation: the
+	// applier refuses a plan whose delivery is no longer the outstanding
+	// one (the evaluation was redelivered to another worker), so one
+	// evaluation never commits twice.
+	EvalToken string
+	Priority  int
 	// Job is the job version the new allocations run; nil when the plan
 	// only stops allocations.
 	Job *Job

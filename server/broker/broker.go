@@ -222,6 +222,15 @@ func (b *Broker) popReady() *structs.Evaluation {
 	return nil
 }
 
+// Outstanding reports whether evalID is out with token: delivered, and not
+// yet acked, nacked or timed out.
+func (b *Broker) Outstanding(evalID, token string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	u, ok := b.unack[evalID]
+	return ok && u.token == token
+}
+
 // OutstandingReset restarts the nack timer of an evaluation still being
 // worked on (a long scheduling pass).
 func (b *Broker) OutstandingReset(evalID, token string) error {
