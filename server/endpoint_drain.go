@@ -89,7 +89,7 @@ func (n *NodeEndpoint) UpdateDrain(args *NodeDrainArgs, reply *NodeWriteReply) e
 		return fmt.Errorf("node drain %s: %w", node.ID, err)
 	}
 	if update.Eligibility == structs.NodeSchedulingEligible {
-		n.srv.blocked.Unblock() // capacity is back
+		n.srv.nodeAvailable(node.ID) // capacity is back
 	}
 	reply.NodeModifyIndex, reply.Index = index, index
 	return nil
@@ -126,7 +126,7 @@ func (n *NodeEndpoint) UpdateEligibility(args *NodeEligibilityArgs, reply *NodeW
 			return fmt.Errorf("node eligibility %s: %w", node.ID, err)
 		}
 		if args.Eligibility == structs.NodeSchedulingEligible {
-			n.srv.blocked.Unblock()
+			n.srv.nodeAvailable(node.ID)
 		}
 	}
 	reply.NodeModifyIndex, reply.Index = index, index

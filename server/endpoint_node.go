@@ -58,8 +58,12 @@ func (n *NodeEndpoint) Register(req *structs.NodeRegisterRequest, reply *structs
 		return fmt.Errorf("node register %s: %w", node.ID, err)
 	}
 	if node.Status == structs.NodeStatusReady {
-		// New capacity: work that could not be placed may fit now.
-		n.srv.blocked.Unblock()
+		if existing == nil || existing.Status != structs.NodeStatusReady {
+			n.srv.nodeAvailable(node.ID)
+		} else {
+			// A re-registration may bring new capacity.
+			n.srv.blocked.Unblock()
+		}
 	}
 	n.heartbeatReply(node.ID, index, reply)
 	return nil
@@ -90,7 +94,7 @@ func (n *NodeEndpoint) UpdateStatus(req *structs.NodeUpdateStatusRequest, reply 
 			return fmt.Errorf("node %s status: %w", node.ID, err)
 		}
 		if status == structs.NodeStatusReady {
-			n.srv.blocked.Unblock()
+			n.srv.nodeAvailable(node.ID)
 		}
 	}
 	n.heartbeatReply(node.ID, index, reply)

@@ -24,7 +24,6 @@ func (j *Job) UnsupportedFeatures() []string {
 			out = append(out, path)
 		}
 	}
-	add(j.Type == JobTypeSystem || j.Type == JobTypeSysbatch, "Type")
 	add(j.Periodic != nil, "Periodic")
 	add(j.ParameterizedJob != nil, "ParameterizedJob")
 	add(j.Dispatched || len(j.Payload) > 0, "Payload")

@@ -34,12 +34,16 @@ const followUpWait = 30 * time.Second
 // cannot succeed.
 var ErrInvalidJob = errors.New("invalid job")
 
-// genericScheduler schedules service and batch jobs.
+// genericScheduler schedules service and batch jobs, and, with system
+// set, system and sysbatch jobs: those share the plan loop and the
+// evaluation bookkeeping here and differ only in how the plan is computed
+// (system.go).
 type genericScheduler struct {
 	logger  hclog.Logger
 	state   State
 	planner Planner
 	batch   bool
+	system  bool
 	now     func() time.Time
 }
 
@@ -49,6 +53,7 @@ func newGenericScheduler(jobType string, logger hclog.Logger, state State, plann
 		state:   state,
 		planner: planner,
 		batch:   jobType == structs.JobTypeBatch,
+		system:  jobType == structs.JobTypeSystem || jobType == structs.JobTypeSysbatch,
 		now:     time.Now,
 	}
 }
@@ -151,6 +156,9 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) (*
 	tainted, err := taintedNodes(state, allocs)
 	if err != nil {
 		return nil, err
+	}
+	if s.system {
+		return s.computeSystemPlan(eval, state, cj, allocs, tainted, at)
 	}
 	rec := reconcile(job, allocs, s.batch, tainted)
 	now := s.now()

@@ -15,12 +15,12 @@ import (
 func TestNewRejectsUnsupportedTypes(t *testing.T) {
 	s := newMemState()
 	p := &recordingPlanner{state: s}
-	for _, typ := range []string{structs.JobTypeSystem, structs.JobTypeSysbatch, "bogus"} {
+	for _, typ := range []string{"", "bogus"} {
 		if _, err := New(typ, hclog.NewNullLogger(), s, p); err == nil {
 			t.Errorf("New(%q) succeeded, want error", typ)
 		}
 	}
-	for _, typ := range []string{structs.JobTypeService, structs.JobTypeBatch} {
+	for _, typ := range []string{structs.JobTypeService, structs.JobTypeBatch, structs.JobTypeSystem, structs.JobTypeSysbatch} {
 		if _, err := New(typ, nil, s, p); err != nil {
 			t.Errorf("New(%q): %v", typ, err)
 		}

@@ -36,9 +36,9 @@ type Scheduler interface {
 	Process(eval *structs.Evaluation) error
 }
 
-// New returns the scheduler for jobs of jobType ("service" or "batch").
-// System and sysbatch schedulers are not part of this package yet, so they
-// are reported as unsupported rather than silently scheduled as services.
+// New returns the scheduler for jobs of jobType ("service", "batch",
+// "system" or "sysbatch"); any other type is an error rather than being
+// silently scheduled as a service.
 func New(jobType string, logger hclog.Logger, state State, planner Planner) (Scheduler, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
@@ -47,7 +47,7 @@ func New(jobType string, logger hclog.Logger, state State, planner Planner) (Sch
 		return nil, fmt.Errorf("new %q scheduler: state and planner are required", jobType)
 	}
 	switch jobType {
-	case structs.JobTypeService, structs.JobTypeBatch:
+	case structs.JobTypeService, structs.JobTypeBatch, structs.JobTypeSystem, structs.JobTypeSysbatch:
 		return newGenericScheduler(jobType, logger.Named("scheduler").With("type", jobType), state, planner), nil
 	default:
 		return nil, fmt.Errorf("new scheduler: unsupported job type %q", jobType)

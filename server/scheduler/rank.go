@@ -498,30 +498,7 @@ func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allo
 		if spread != nil {
 			m.Scores[ns.node.ID+".allocation-spread"] = spreadScore
 		}
-		alloc := &structs.Allocation{
-			ID:                 structs.GenerateUUID(),
-			Namespace:          p.cj.job.Namespace,
-			EvalID:             p.evalID,
-			Name:               req.name,
-			NodeID:             ns.node.ID,
-			NodeName:           ns.node.Name,
-			JobID:              p.cj.job.ID,
-			Job:                p.cj.job,
-			TaskGroup:          cg.tg.Name,
-			AllocatedResources: allocatedResources(cg.tg),
-			Metrics:            m,
-			DesiredStatus:      structs.AllocDesiredStatusRun,
-			ClientStatus:       structs.AllocClientStatusPending,
-			CreateTime:         nowNano,
-			ModifyTime:         nowNano,
-		}
-		if req.previous != nil {
-			alloc.PreviousAllocation = req.previous.ID
-			if req.reschedule {
-				alloc.RescheduleTracker = newRescheduleTracker(cg.tg.ReschedulePolicy, req.previous, p.now, req.delay)
-			}
-		}
-		placed = append(placed, alloc)
+		placed = append(placed, p.newAlloc(cg, req, ns.node, m, nowNano))
 
 		ns.used.Add(cg.ask)
 		p.count(cg, chosen)
@@ -536,4 +513,33 @@ func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allo
 		m.AllocationTime = time.Since(start)
 	}
 	return placed, nil, 0, nil
+}
+
+// newAlloc is the allocation req becomes on node, with its placement
+// metric m.
+func (p *placer) newAlloc(cg *compiledGroup, req placeReq, node *structs.Node, m *structs.AllocMetric, nowNano int64) *structs.Allocation {
+	alloc := &structs.Allocation{
+		ID:                 structs.GenerateUUID(),
+		Namespace:          p.cj.job.Namespace,
+		EvalID:             p.evalID,
+		Name:               req.name,
+		NodeID:             node.ID,
+		NodeName:           node.Name,
+		JobID:              p.cj.job.ID,
+		Job:                p.cj.job,
+		TaskGroup:          cg.tg.Name,
+		AllocatedResources: allocatedResources(cg.tg),
+		Metrics:            m,
+		DesiredStatus:      structs.AllocDesiredStatusRun,
+		ClientStatus:       structs.AllocClientStatusPending,
+		CreateTime:         nowNano,
+		ModifyTime:         nowNano,
+	}
+	if req.previous != nil {
+		alloc.PreviousAllocation = req.previous.ID
+		if req.reschedule {
+			alloc.RescheduleTracker = newRescheduleTracker(cg.tg.ReschedulePolicy, req.previous, p.now, req.delay)
+		}
+	}
+	return alloc
 }
