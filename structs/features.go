@@ -42,17 +42,14 @@ func (j *Job) UnsupportedFeatures() []string {
 		add(tg.Disconnect != nil, g+"Disconnect")
 		add(tg.MaxClientDisconnect != nil, g+"MaxClientDisconnect")
 		add(tg.StopAfterClientDisconnect != nil, g+"StopAfterClientDisconnect")
-		add(tg.ShutdownDelay > 0, g+"ShutdownDelay")
 		add(tg.MaxRunDuration > 0, g+"MaxRunDuration")
 		for k, t := range tg.Tasks {
 			if t == nil {
 				continue
 			}
 			p := fmt.Sprintf("%sTasks[%d].", g, k)
-			add(t.Lifecycle != nil, p+"Lifecycle")
 			add(len(t.Services) > 0, p+"Services")
 			add(len(t.Templates) > 0, p+"Templates")
-			add(len(t.Artifacts) > 0, p+"Artifacts")
 			add(len(t.VolumeMounts) > 0, p+"VolumeMounts")
 			add(t.Vault != nil, p+"Vault")
 			add(t.Consul != nil, p+"Consul")
@@ -62,7 +59,6 @@ func (j *Job) UnsupportedFeatures() []string {
 			add(t.DispatchPayload != nil, p+"DispatchPayload")
 			add(t.CSIPluginConfig != nil, p+"CSIPluginConfig")
 			add(len(t.Actions) > 0, p+"Actions")
-			add(t.ShutdownDelay > 0, p+"ShutdownDelay")
 			add(t.Resources != nil && t.Resources.Cores > 0, p+"Resources.Cores")
 		}
 	}

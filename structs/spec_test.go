@@ -334,9 +334,9 @@ func TestUnsupportedFeatures(t *testing.T) {
 	want := []string{
 		"TaskGroups[0].Networks", "TaskGroups[0].Services", "TaskGroups[0].Volumes",
 		"TaskGroups[0].Update", "TaskGroups[0].Scaling", "TaskGroups[0].Disconnect",
-		"TaskGroups[0].Tasks[0].Templates", "TaskGroups[0].Tasks[0].Artifacts",
+		"TaskGroups[0].Tasks[0].Templates",
 		"TaskGroups[0].Tasks[0].VolumeMounts", "TaskGroups[0].Tasks[0].Identities",
-		"TaskGroups[0].Tasks[0].Actions", "TaskGroups[0].Tasks[1].Lifecycle",
+		"TaskGroups[0].Tasks[0].Actions",
 	}
 	got := j.UnsupportedFeatures()
 	slices.Sort(got)

@@ -131,8 +131,7 @@ func TestAPIJobToStructsFullJob(t *testing.T) {
 	}
 	want := []string{
 		"TaskGroups[0].Networks", "TaskGroups[0].Services", "TaskGroups[0].Volumes",
-		"TaskGroups[0].Tasks[0].Services", "TaskGroups[0].Tasks[0].Templates",
-		"TaskGroups[0].Tasks[0].Artifacts", "TaskGroups[0].Tasks[0].VolumeMounts",
+		"TaskGroups[0].Tasks[0].Services", "TaskGroups[0].Tasks[0].Templates", "TaskGroups[0].Tasks[0].VolumeMounts",
 		"TaskGroups[0].Tasks[0].Actions",
 	}
 	if got := j.UnsupportedFeatures(); !sameSet(got, want) {

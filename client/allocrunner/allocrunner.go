@@ -60,14 +60,26 @@ type AllocRunner struct {
 	waitCh    chan struct{}
 	destroyCh chan struct{}
 
+	group     *structs.TaskGroup
+	tasks     map[string]*taskrunner.TaskRunner
+	taskOrder []string
+	roles     map[string]role
+	// hardKillCh is closed when every task, poststop tasks included, is
+	// being killed at once (Destroy).
+	hardKillCh chan struct{}
+	// detachCh is closed by Detach: Run stops supervising.
+	detachCh   chan struct{}
+	detachOnce sync.Once
+
 	mu            sync.Mutex
 	alloc         *structs.Allocation
-	tasks         map[string]*taskrunner.TaskRunner
-	taskOrder     []string
 	status        string
 	statusDesc    string
-	killing       bool // the whole alloc is being stopped
-	siblingKilled bool // a failed task or dead leader already took the rest down
+	launched      map[string]bool // task runners whose Run was called
+	killing       bool            // the whole alloc is being stopped
+	hardKill      bool            // ... without poststop tasks or delays
+	siblingKilled bool            // a failed task or dead leader already took the rest down
+	mainDead      bool            // sidecars were stopped after the main tasks died
 	destroyOnce   sync.Once
 }
 
@@ -94,7 +106,12 @@ func New(cfg Config) (*AllocRunner, error) {
 		waitCh:     make(chan struct{}),
 		destroyCh:  make(chan struct{}),
 		alloc:      a,
+		group:      tg,
 		tasks:      make(map[string]*taskrunner.TaskRunner, len(tg.Tasks)),
+		roles:      make(map[string]role, len(tg.Tasks)),
+		launched:   make(map[string]bool, len(tg.Tasks)),
+		hardKillCh: make(chan struct{}),
+		detachCh:   make(chan struct{}),
 		status:     structs.AllocClientStatusPending,
 		statusDesc: "No tasks have started",
 	}
@@ -112,6 +129,7 @@ func New(cfg Config) (*AllocRunner, error) {
 			Logger:        logger,
 		})
 		ar.taskOrder = append(ar.taskOrder, task.Name)
+		ar.roles[task.Name] = roleOf(task)
 	}
 	if cfg.Store != nil && cfg.Restore == nil {
 		cfg.Store.PutAlloc(a)
@@ -146,7 +164,8 @@ func (ar *AllocRunner) notify() {
 	}
 }
 
-// Run starts the tasks and supervises them until all are dead.
+// Run starts the tasks in their lifecycle order and supervises them until
+// all are dead.
 func (ar *AllocRunner) Run() {
 	defer close(ar.waitCh)
 	if err := ar.allocDir.Build(); err != nil {
@@ -154,32 +173,37 @@ func (ar *AllocRunner) Run() {
 		ar.logger.Error("failed to build alloc dir", "error", err)
 		ev := taskrunner.EventSetupFailure(fmt.Errorf("build alloc dir: %w", err))
 		ev.FailsTask = true
-		ar.killAll(ev)
+		ar.hardKillAll(ev)
 	}
 	if ar.Alloc().TerminalStatus() {
-		ar.killAll(nil)
+		ar.stop()
 	}
 
-	var wg sync.WaitGroup
-	for _, name := range ar.taskOrder {
-		tr := ar.tasks[name]
-		wg.Go(tr.Run)
-	}
 	allDone := make(chan struct{})
 	go func() {
-		wg.Wait()
+		for _, name := range ar.taskOrder {
+			select {
+			case <-ar.tasks[name].WaitCh():
+			case <-ar.detachCh:
+				return
+			}
+		}
 		close(allDone)
 	}()
 
+	ar.advance()
 	ar.report()
 	for {
 		select {
 		case <-ar.notifyCh:
 			ar.enforceGroupRules()
+			ar.advance()
 			ar.report()
 		case <-allDone:
 			ar.report()
 			ar.logger.Debug("all tasks dead", "client_status", ar.ClientStatus())
+			return
+		case <-ar.detachCh:
 			return
 		}
 	}
@@ -196,7 +220,7 @@ func (ar *AllocRunner) Update(a *structs.Allocation) {
 	}
 	if a.TerminalStatus() {
 		ar.logger.Info("stopping allocation", "desired_status", a.DesiredStatus)
-		ar.killAll(nil)
+		ar.stop()
 	}
 }
 
@@ -236,9 +260,11 @@ func (ar *AllocRunner) TaskState(task string) *structs.TaskState {
 	return tr.State()
 }
 
-// Kill stops every task and waits until they are dead or ctx ends.
+// Kill stops the allocation as a stop from the servers does (shutdown
+// delay, then the tasks in lifecycle order, then the poststop tasks) and
+// waits until every task is dead or ctx ends.
 func (ar *AllocRunner) Kill(ctx context.Context) error {
-	ar.killAll(nil)
+	ar.stop()
 	select {
 	case <-ar.waitCh:
 		return nil
@@ -254,6 +280,7 @@ func (ar *AllocRunner) Detach() {
 	for _, tr := range ar.tasks {
 		tr.Detach()
 	}
+	ar.detachOnce.Do(func() { close(ar.detachCh) })
 }
 
 // Destroy kills the tasks and then removes the allocation directory, in the
@@ -261,7 +288,7 @@ func (ar *AllocRunner) Detach() {
 // servers garbage collected the allocation.
 func (ar *AllocRunner) Destroy() {
 	ar.destroyOnce.Do(func() {
-		ar.killAll(nil)
+		ar.hardKillAll(nil)
 		go func() {
 			defer close(ar.destroyCh)
 			<-ar.waitCh
@@ -275,8 +302,8 @@ func (ar *AllocRunner) Destroy() {
 	})
 }
 
-// killAll kills every task, each with ev (copied) as the reason.
-func (ar *AllocRunner) killAll(ev *structs.TaskEvent) {
+// stop begins the orderly stop of the allocation, once.
+func (ar *AllocRunner) stop() {
 	ar.mu.Lock()
 	if ar.killing {
 		ar.mu.Unlock()
@@ -284,19 +311,26 @@ func (ar *AllocRunner) killAll(ev *structs.TaskEvent) {
 	}
 	ar.killing = true
 	ar.mu.Unlock()
-	for _, tr := range ar.tasks {
-		go func() { _ = tr.Kill(context.Background(), copyEvent(ev)) }()
-	}
+	go ar.shutdown()
 }
 
-// enforceGroupRules kills the other tasks when the leader is dead or a task
-// failed for good, recording why on each.
+// enforceGroupRules applies the rules between a group's tasks: when a task
+// failed for good or the leader is dead, the others (but the poststop
+// tasks, which run next) are killed; when every main task is dead, the
+// sidecars and poststart tasks left are stopped too.
 func (ar *AllocRunner) enforceGroupRules() {
 	var reason *structs.TaskEvent
+	mains, mainsDead := 0, 0
 	for _, name := range ar.taskOrder {
 		st := ar.tasks[name].State()
+		if ar.roles[name] == roleMain {
+			mains++
+		}
 		if st.State != structs.TaskStateDead {
 			continue
+		}
+		if ar.roles[name] == roleMain {
+			mainsDead++
 		}
 		if st.Failed {
 			reason = taskrunner.EventSiblingFailed(name)
@@ -306,22 +340,30 @@ func (ar *AllocRunner) enforceGroupRules() {
 			reason = taskrunner.EventLeaderDead()
 		}
 	}
+	ar.mu.Lock()
+	switch {
+	case ar.killing:
+		// The orderly stop (or hard kill) is already taking every task
+		// down in its own order.
+		reason = nil
+	case reason != nil && !ar.siblingKilled:
+		ar.siblingKilled = true
+	case reason == nil && mains > 0 && mains == mainsDead && !ar.mainDead:
+		ar.mainDead = true
+		reason = taskrunner.EventMainDead()
+	default:
+		reason = nil
+	}
+	ar.mu.Unlock()
 	if reason == nil {
 		return
 	}
-	ar.mu.Lock()
-	if ar.siblingKilled || ar.killing {
-		ar.mu.Unlock()
-		return
-	}
-	ar.siblingKilled = true
-	ar.mu.Unlock()
 	ar.logger.Info("killing remaining tasks", "reason", reason.Type)
-	for _, tr := range ar.tasks {
-		if tr.State().State == structs.TaskStateDead {
+	for _, name := range ar.taskOrder {
+		if ar.roles[name] == rolePoststop || ar.tasks[name].State().State == structs.TaskStateDead {
 			continue
 		}
-		go func() { _ = tr.Kill(context.Background(), copyEvent(reason)) }()
+		go ar.stopTask(context.Background(), name, reason)
 	}
 }
 

@@ -144,3 +144,12 @@ func EventSiblingFailed(sibling string) *structs.TaskEvent {
 func EventLeaderDead() *structs.TaskEvent {
 	return newEvent(structs.TaskLeaderDead, "Leader Task in Group dead")
 }
+
+// TaskMainDead is Nomad's event type for a sidecar (or poststart) task
+// stopped because every main task of its group is dead.
+const TaskMainDead = "Main Tasks Dead"
+
+// EventMainDead tells a sidecar it is killed because the main tasks ended.
+func EventMainDead() *structs.TaskEvent {
+	return newEvent(TaskMainDead, "Main tasks in the group died")
+}

@@ -73,7 +73,7 @@ type HookRequest struct {
 
 // DefaultHooks returns the hooks every task runs with, in order.
 func DefaultHooks() []Hook {
-	return []Hook{&taskDirHook{}, &envHook{}, &logsHook{}, &driverHook{}}
+	return []Hook{&taskDirHook{}, &envHook{}, &artifactHook{}, &logsHook{}, &driverHook{}}
 }
 
 // taskDirHook builds the task's directories once.

@@ -136,6 +136,11 @@ func New(cfg Config) *TaskRunner {
 		waitCh:       make(chan struct{}),
 		state:        &structs.TaskState{State: structs.TaskStatePending},
 	}
+	if l := cfg.Task.Lifecycle; l != nil && !l.Sidecar {
+		// Ephemeral lifecycle tasks run to completion, even in a service
+		// job: a successful exit is their end, not a reason to restart.
+		tr.restarts.batch = true
+	}
 	if cfg.Restore != nil && cfg.Restore.State != nil {
 		tr.state = cfg.Restore.State.Copy()
 		tr.restarts.restore(tr.state.Events)
@@ -328,7 +333,7 @@ func (tr *TaskRunner) runOnce() (*plugins.ExitResult, error) {
 		if err := h.Prestart(tr.killCtx, req); err != nil {
 			err = fmt.Errorf("prestart hook %q: %w", h.Name(), err)
 			tr.logger.Error("task setup failed", "error", err)
-			tr.EmitEvent(EventSetupFailure(err))
+			tr.EmitEvent(failureEvent(err))
 			return nil, err
 		}
 	}
@@ -438,6 +443,13 @@ func (tr *TaskRunner) Kill(ctx context.Context, ev *structs.TaskEvent) error {
 		if ev != nil {
 			tr.EmitEvent(ev)
 		}
+		if id != "" {
+			tr.waitShutdownDelay(ctx)
+			// The attempt may have ended (or a new one started) meanwhile.
+			tr.mu.Lock()
+			id = tr.taskID
+			tr.mu.Unlock()
+		}
 		tr.EmitEvent(EventKilling(tr.killTimeout(), ""))
 		tr.killCancel()
 		if id != "" {
@@ -471,3 +483,25 @@ func randomSuffix() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// Cancel marks a task that was never started as killed, recording ev (if
+// any): Run then ends it at once, dead and not failed, without starting
+// it. The alloc runner cancels tasks whose turn never came (a main task
+// behind a failed prestart task, a poststop task of a destroyed
+// allocation); a task that may be running is stopped with Kill instead.
+func (tr *TaskRunner) Cancel(ev *structs.TaskEvent) {
+	tr.mu.Lock()
+	already := tr.killed
+	tr.killed = true
+	tr.mu.Unlock()
+	if already {
+		return
+	}
+	tr.killCancel()
+	if ev != nil {
+		tr.EmitEvent(ev)
+	}
+}
+
+// Lifecycle is the task's lifecycle block; nil for a main task.
+func (tr *TaskRunner) Lifecycle() *structs.TaskLifecycle { return tr.cfg.Task.Lifecycle }
