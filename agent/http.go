@@ -90,6 +90,7 @@ func (h *HTTPServer) routes() {
 	h.handle("GET /v1/job/{id}/allocations", h.jobAllocations)
 	h.handle("GET /v1/job/{id}/evaluations", h.jobEvaluations)
 	h.handle("GET /v1/job/{id}/summary", h.jobSummary)
+	h.dispatchRoutes()
 	h.handle("GET /v1/allocations", h.allocsList)
 	h.handle("GET /v1/allocation/{id}", h.allocGet)
 	h.handle("GET /v1/evaluations", h.evalsList)

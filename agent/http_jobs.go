@@ -12,6 +12,7 @@ import (
 
 	"github.com/droverhq/drover/agent/jobconv"
 	"github.com/droverhq/drover/api"
+	"github.com/droverhq/drover/server"
 	"github.com/droverhq/drover/server/state"
 	"github.com/droverhq/drover/structs"
 )
@@ -48,6 +49,11 @@ func withStatus(snap *state.Snapshot, j *structs.Job) (*structs.Job, *structs.Jo
 	sum, err := snap.JobSummary(j)
 	if err != nil {
 		return nil, nil, err
+	}
+	if j.IsPeriodic() || j.IsParameterized() {
+		if sum.Children, err = server.ChildrenSummary(snap, j); err != nil {
+			return nil, nil, err
+		}
 	}
 	c := *j
 	c.Status = status
@@ -217,6 +223,11 @@ func (h *HTTPServer) jobSummary(w http.ResponseWriter, r *http.Request) (any, er
 		}
 		if out, err = snap.JobSummary(j); err != nil {
 			return 0, err
+		}
+		if j.IsPeriodic() || j.IsParameterized() {
+			if out.Children, err = server.ChildrenSummary(snap, j); err != nil {
+				return 0, err
+			}
 		}
 		return snap.Index(state.TableJobs, state.TableAllocs, state.TableEvals)
 	})

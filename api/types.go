@@ -160,3 +160,10 @@ const (
 	MonitorMsgLevelWarn   = nomad.MonitorMsgLevelWarn
 	MonitorMsgLevelError  = nomad.MonitorMsgLevelError
 )
+
+// Parameterized job dispatch.
+type (
+	JobDispatchRequest  = nomad.JobDispatchRequest
+	JobDispatchResponse = nomad.JobDispatchResponse
+	DispatchOptions     = nomad.DispatchOptions
+)

@@ -47,12 +47,22 @@ func (j *JobEndpoint) Register(args *JobRegisterArgs, reply *JobRegisterReply) e
 	job := args.Job.Copy()
 	job.SubmitTime = now.UnixNano()
 	job.Status = structs.JobStatusPending
-	eval := structs.NewEval(job, structs.EvalTriggerJobRegister, now)
+	// A periodic or parameterized job is a template: only its children
+	// are scheduled, so it gets no evaluation of its own.
+	var eval *structs.Evaluation
+	if job.IsPeriodic() || job.IsParameterized() {
+		job.Status = structs.JobStatusRunning
+	} else {
+		eval = structs.NewEval(job, structs.EvalTriggerJobRegister, now)
+	}
 	index, err := j.srv.raftApply(structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: job, Eval: eval})
 	if err != nil {
 		return fmt.Errorf("register job %q: %w", job.ID, err)
 	}
-	reply.EvalID, reply.Index = eval.ID, index
+	reply.Index = index
+	if eval != nil {
+		reply.EvalID = eval.ID
+	}
 	return nil
 }
 

@@ -156,6 +156,7 @@ func (s *Server) establishLeadership() error {
 	go s.planApplier(ctx)
 	go s.autopilot(ctx)
 	s.startDrainer(ctx)
+	s.startPeriodic(ctx)
 	s.logger.Info("cluster leadership acquired", "node", s.cfg.NodeName)
 	return nil
 }

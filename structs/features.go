@@ -24,9 +24,6 @@ func (j *Job) UnsupportedFeatures() []string {
 			out = append(out, path)
 		}
 	}
-	add(j.Periodic != nil, "Periodic")
-	add(j.ParameterizedJob != nil, "ParameterizedJob")
-	add(j.Dispatched || len(j.Payload) > 0, "Payload")
 	add(canaries(j.Update), "Update")
 	for i, tg := range j.TaskGroups {
 		if tg == nil {

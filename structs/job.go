@@ -307,6 +307,8 @@ func (j *Job) Stub(summary *JobSummary) *JobListStub {
 		NodePool:          j.NodePool,
 		Type:              j.Type,
 		Priority:          j.Priority,
+		Periodic:          j.IsPeriodic(),
+		ParameterizedJob:  j.IsParameterized(),
 		Stop:              j.Stop,
 		Status:            j.Status,
 		StatusDescription: j.StatusDescription,

@@ -83,6 +83,11 @@ func (s *Snapshot) JobStatus(job *structs.Job) (string, error) {
 	if job.Stop {
 		return structs.JobStatusDead, nil
 	}
+	if job.IsPeriodic() || job.IsParameterized() {
+		// A parent never runs itself; it is running while it launches
+		// children.
+		return structs.JobStatusRunning, nil
+	}
 	allocs, err := s.AllocsByJob(job.Namespace, job.ID)
 	if err != nil {
 		return "", err
