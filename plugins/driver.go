@@ -15,7 +15,9 @@ import (
 )
 
 // Driver runs tasks. Implementations must be safe for concurrent use: the
-// client calls them from one goroutine per task.
+// client calls them from one goroutine per task. Signals, stats and exec
+// are in TaskOperations, which every built-in driver and PluginDriver also
+// implement.
 type Driver interface {
 	// Name is the driver's name as job files use it ("raw_exec").
 	Name() string

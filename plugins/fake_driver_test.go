@@ -22,10 +22,17 @@ type fakeDriver struct {
 	recovered   *TaskHandle
 	waitEntered chan struct{} // closed when WaitTask("block") starts
 	waitEnded   chan error    // gets the ctx error WaitTask("block") saw
+	signalled   []string
+	statsEnded  chan struct{} // closed when a TaskStats stream ends
+	execEntered chan struct{} // closed when ExecTask("block") starts
+	execEnded   chan error    // gets the ctx error ExecTask("block") saw
 }
 
 func newFakeDriver() *fakeDriver {
-	return &fakeDriver{waitEntered: make(chan struct{}), waitEnded: make(chan error, 1)}
+	return &fakeDriver{
+		waitEntered: make(chan struct{}), waitEnded: make(chan error, 1),
+		statsEnded: make(chan struct{}), execEntered: make(chan struct{}), execEnded: make(chan error, 1),
+	}
 }
 
 var fakeStarted = time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)

@@ -25,6 +25,9 @@ import (
 // their own process groups and can be recovered by a new plugin).
 type PluginDriver struct {
 	Driver
+	// TaskOperations is the same gRPC client as Driver, seen through the
+	// signal/stats/exec methods.
+	TaskOperations
 	name   string
 	client *plugin.Client
 }
@@ -130,7 +133,11 @@ func dispense(client *plugin.Client) (*PluginDriver, error) {
 	if !ok {
 		return nil, fmt.Errorf("plugin returned %T, not a Driver", raw)
 	}
-	return &PluginDriver{Driver: d, name: d.Name(), client: client}, nil
+	ops, ok := raw.(TaskOperations)
+	if !ok {
+		return nil, fmt.Errorf("plugin returned %T, not TaskOperations", raw)
+	}
+	return &PluginDriver{Driver: d, TaskOperations: ops, name: d.Name(), client: client}, nil
 }
 
 // reattachJSON is ReattachConfig in a form JSON can round-trip: net.Addr

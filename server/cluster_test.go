@@ -75,7 +75,7 @@ func newTestCluster(t *testing.T, n int, tweak func(i int, c *Config)) *testClus
 				ServerStabilizationTime:        200 * time.Millisecond,
 				DeadServerLastContactThreshold: time.Hour,
 			},
-			raftTimeout:   300 * time.Millisecond,
+			raftTimeout:   time.Second, // generous: -race and a loaded machine must not cost the leader its lease
 			probeInterval: 100 * time.Millisecond,
 			failTimeout:   time.Second,
 		}

@@ -11,6 +11,7 @@ package exec
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	hclog "github.com/hashicorp/go-hclog"
@@ -71,3 +72,20 @@ func (d *Driver) InspectTask(id string) (*plugins.TaskStatus, error) {
 
 // RecoverTask refuses: tasks need Linux.
 func (d *Driver) RecoverTask(*plugins.TaskHandle) error { return errLinuxOnly }
+
+// Capabilities reports that this build runs nothing.
+func (d *Driver) Capabilities() (*plugins.Capabilities, error) { return nil, errLinuxOnly }
+
+// SignalTask always fails: exec runs only on Linux.
+func (d *Driver) SignalTask(string, string) error { return errLinuxOnly }
+
+// TaskStats always fails: exec runs only on Linux.
+func (d *Driver) TaskStats(context.Context, string, time.Duration) (<-chan *plugins.TaskResourceUsage, error) {
+	return nil, errLinuxOnly
+}
+
+// ExecTask always fails: exec runs only on Linux.
+func (d *Driver) ExecTask(context.Context, string, []string, bool, io.Reader, io.Writer, io.Writer,
+	<-chan plugins.TerminalSize) (int, error) {
+	return 0, errLinuxOnly
+}

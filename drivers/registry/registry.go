@@ -12,6 +12,7 @@ import (
 
 	"github.com/droverhq/drover/drivers/containerd"
 	"github.com/droverhq/drover/drivers/exec"
+	"github.com/droverhq/drover/drivers/mock"
 	"github.com/droverhq/drover/drivers/rawexec"
 	"github.com/droverhq/drover/plugins"
 )
@@ -23,5 +24,6 @@ func Builtin() map[string]func(logger hclog.Logger) plugins.Driver {
 		rawexec.Name:    func(logger hclog.Logger) plugins.Driver { return rawexec.New(logger) },
 		containerd.Name: func(logger hclog.Logger) plugins.Driver { return containerd.New(logger) },
 		exec.Name:       func(logger hclog.Logger) plugins.Driver { return exec.New(logger) },
+		mock.Name:       func(logger hclog.Logger) plugins.Driver { return mock.New(logger) },
 	}
 }

@@ -191,3 +191,7 @@ func credential(name string) (*syscall.Credential, error) {
 	}
 	return cred, nil
 }
+
+// Credential is the uid, gid and groups of the named user, for commands a
+// driver runs as the task's user outside Start (e.g. `alloc exec`).
+func Credential(name string) (*syscall.Credential, error) { return credential(name) }

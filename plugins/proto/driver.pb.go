@@ -1169,6 +1169,879 @@ func (*RecoverTaskResponse) Descriptor() ([]byte, []int) {
 	return file_driver_proto_rawDescGZIP(), []int{20}
 }
 
+type CapabilitiesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CapabilitiesRequest) Reset() {
+	*x = CapabilitiesRequest{}
+	mi := &file_driver_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapabilitiesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapabilitiesRequest) ProtoMessage() {}
+
+func (x *CapabilitiesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapabilitiesRequest.ProtoReflect.Descriptor instead.
+func (*CapabilitiesRequest) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{21}
+}
+
+type CapabilitiesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SendSignals   bool                   `protobuf:"varint,1,opt,name=send_signals,json=sendSignals,proto3" json:"send_signals,omitempty"`
+	Exec          bool                   `protobuf:"varint,2,opt,name=exec,proto3" json:"exec,omitempty"`
+	FsIsolation   string                 `protobuf:"bytes,3,opt,name=fs_isolation,json=fsIsolation,proto3" json:"fs_isolation,omitempty"`
+	MountConfigs  bool                   `protobuf:"varint,4,opt,name=mount_configs,json=mountConfigs,proto3" json:"mount_configs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CapabilitiesResponse) Reset() {
+	*x = CapabilitiesResponse{}
+	mi := &file_driver_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapabilitiesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapabilitiesResponse) ProtoMessage() {}
+
+func (x *CapabilitiesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapabilitiesResponse.ProtoReflect.Descriptor instead.
+func (*CapabilitiesResponse) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CapabilitiesResponse) GetSendSignals() bool {
+	if x != nil {
+		return x.SendSignals
+	}
+	return false
+}
+
+func (x *CapabilitiesResponse) GetExec() bool {
+	if x != nil {
+		return x.Exec
+	}
+	return false
+}
+
+func (x *CapabilitiesResponse) GetFsIsolation() string {
+	if x != nil {
+		return x.FsIsolation
+	}
+	return ""
+}
+
+func (x *CapabilitiesResponse) GetMountConfigs() bool {
+	if x != nil {
+		return x.MountConfigs
+	}
+	return false
+}
+
+type SignalTaskRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Signal        string                 `protobuf:"bytes,2,opt,name=signal,proto3" json:"signal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignalTaskRequest) Reset() {
+	*x = SignalTaskRequest{}
+	mi := &file_driver_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignalTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignalTaskRequest) ProtoMessage() {}
+
+func (x *SignalTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignalTaskRequest.ProtoReflect.Descriptor instead.
+func (*SignalTaskRequest) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SignalTaskRequest) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *SignalTaskRequest) GetSignal() string {
+	if x != nil {
+		return x.Signal
+	}
+	return ""
+}
+
+type SignalTaskResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignalTaskResponse) Reset() {
+	*x = SignalTaskResponse{}
+	mi := &file_driver_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignalTaskResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignalTaskResponse) ProtoMessage() {}
+
+func (x *SignalTaskResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignalTaskResponse.ProtoReflect.Descriptor instead.
+func (*SignalTaskResponse) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{24}
+}
+
+type TaskStatsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	IntervalNanos int64                  `protobuf:"varint,2,opt,name=interval_nanos,json=intervalNanos,proto3" json:"interval_nanos,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskStatsRequest) Reset() {
+	*x = TaskStatsRequest{}
+	mi := &file_driver_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskStatsRequest) ProtoMessage() {}
+
+func (x *TaskStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskStatsRequest.ProtoReflect.Descriptor instead.
+func (*TaskStatsRequest) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *TaskStatsRequest) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *TaskStatsRequest) GetIntervalNanos() int64 {
+	if x != nil {
+		return x.IntervalNanos
+	}
+	return 0
+}
+
+type MemoryStats struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Rss            uint64                 `protobuf:"varint,1,opt,name=rss,proto3" json:"rss,omitempty"`
+	Cache          uint64                 `protobuf:"varint,2,opt,name=cache,proto3" json:"cache,omitempty"`
+	Swap           uint64                 `protobuf:"varint,3,opt,name=swap,proto3" json:"swap,omitempty"`
+	Usage          uint64                 `protobuf:"varint,4,opt,name=usage,proto3" json:"usage,omitempty"`
+	MaxUsage       uint64                 `protobuf:"varint,5,opt,name=max_usage,json=maxUsage,proto3" json:"max_usage,omitempty"`
+	KernelUsage    uint64                 `protobuf:"varint,6,opt,name=kernel_usage,json=kernelUsage,proto3" json:"kernel_usage,omitempty"`
+	KernelMaxUsage uint64                 `protobuf:"varint,7,opt,name=kernel_max_usage,json=kernelMaxUsage,proto3" json:"kernel_max_usage,omitempty"`
+	Measured       []string               `protobuf:"bytes,8,rep,name=measured,proto3" json:"measured,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *MemoryStats) Reset() {
+	*x = MemoryStats{}
+	mi := &file_driver_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemoryStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemoryStats) ProtoMessage() {}
+
+func (x *MemoryStats) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemoryStats.ProtoReflect.Descriptor instead.
+func (*MemoryStats) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *MemoryStats) GetRss() uint64 {
+	if x != nil {
+		return x.Rss
+	}
+	return 0
+}
+
+func (x *MemoryStats) GetCache() uint64 {
+	if x != nil {
+		return x.Cache
+	}
+	return 0
+}
+
+func (x *MemoryStats) GetSwap() uint64 {
+	if x != nil {
+		return x.Swap
+	}
+	return 0
+}
+
+func (x *MemoryStats) GetUsage() uint64 {
+	if x != nil {
+		return x.Usage
+	}
+	return 0
+}
+
+func (x *MemoryStats) GetMaxUsage() uint64 {
+	if x != nil {
+		return x.MaxUsage
+	}
+	return 0
+}
+
+func (x *MemoryStats) GetKernelUsage() uint64 {
+	if x != nil {
+		return x.KernelUsage
+	}
+	return 0
+}
+
+func (x *MemoryStats) GetKernelMaxUsage() uint64 {
+	if x != nil {
+		return x.KernelMaxUsage
+	}
+	return 0
+}
+
+func (x *MemoryStats) GetMeasured() []string {
+	if x != nil {
+		return x.Measured
+	}
+	return nil
+}
+
+type CpuStats struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	SystemMode       float64                `protobuf:"fixed64,1,opt,name=system_mode,json=systemMode,proto3" json:"system_mode,omitempty"`
+	UserMode         float64                `protobuf:"fixed64,2,opt,name=user_mode,json=userMode,proto3" json:"user_mode,omitempty"`
+	TotalTicks       float64                `protobuf:"fixed64,3,opt,name=total_ticks,json=totalTicks,proto3" json:"total_ticks,omitempty"`
+	ThrottledPeriods uint64                 `protobuf:"varint,4,opt,name=throttled_periods,json=throttledPeriods,proto3" json:"throttled_periods,omitempty"`
+	ThrottledTime    uint64                 `protobuf:"varint,5,opt,name=throttled_time,json=throttledTime,proto3" json:"throttled_time,omitempty"`
+	Percent          float64                `protobuf:"fixed64,6,opt,name=percent,proto3" json:"percent,omitempty"`
+	Measured         []string               `protobuf:"bytes,7,rep,name=measured,proto3" json:"measured,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CpuStats) Reset() {
+	*x = CpuStats{}
+	mi := &file_driver_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CpuStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CpuStats) ProtoMessage() {}
+
+func (x *CpuStats) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CpuStats.ProtoReflect.Descriptor instead.
+func (*CpuStats) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *CpuStats) GetSystemMode() float64 {
+	if x != nil {
+		return x.SystemMode
+	}
+	return 0
+}
+
+func (x *CpuStats) GetUserMode() float64 {
+	if x != nil {
+		return x.UserMode
+	}
+	return 0
+}
+
+func (x *CpuStats) GetTotalTicks() float64 {
+	if x != nil {
+		return x.TotalTicks
+	}
+	return 0
+}
+
+func (x *CpuStats) GetThrottledPeriods() uint64 {
+	if x != nil {
+		return x.ThrottledPeriods
+	}
+	return 0
+}
+
+func (x *CpuStats) GetThrottledTime() uint64 {
+	if x != nil {
+		return x.ThrottledTime
+	}
+	return 0
+}
+
+func (x *CpuStats) GetPercent() float64 {
+	if x != nil {
+		return x.Percent
+	}
+	return 0
+}
+
+func (x *CpuStats) GetMeasured() []string {
+	if x != nil {
+		return x.Measured
+	}
+	return nil
+}
+
+type ResourceUsage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemoryStats   *MemoryStats           `protobuf:"bytes,1,opt,name=memory_stats,json=memoryStats,proto3" json:"memory_stats,omitempty"`
+	CpuStats      *CpuStats              `protobuf:"bytes,2,opt,name=cpu_stats,json=cpuStats,proto3" json:"cpu_stats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResourceUsage) Reset() {
+	*x = ResourceUsage{}
+	mi := &file_driver_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceUsage) ProtoMessage() {}
+
+func (x *ResourceUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceUsage.ProtoReflect.Descriptor instead.
+func (*ResourceUsage) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ResourceUsage) GetMemoryStats() *MemoryStats {
+	if x != nil {
+		return x.MemoryStats
+	}
+	return nil
+}
+
+func (x *ResourceUsage) GetCpuStats() *CpuStats {
+	if x != nil {
+		return x.CpuStats
+	}
+	return nil
+}
+
+type TaskStatsResponse struct {
+	state              protoimpl.MessageState    `protogen:"open.v1"`
+	ResourceUsage      *ResourceUsage            `protobuf:"bytes,1,opt,name=resource_usage,json=resourceUsage,proto3" json:"resource_usage,omitempty"`
+	TimestampUnixNanos int64                     `protobuf:"varint,2,opt,name=timestamp_unix_nanos,json=timestampUnixNanos,proto3" json:"timestamp_unix_nanos,omitempty"`
+	Pids               map[string]*ResourceUsage `protobuf:"bytes,3,rep,name=pids,proto3" json:"pids,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *TaskStatsResponse) Reset() {
+	*x = TaskStatsResponse{}
+	mi := &file_driver_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskStatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskStatsResponse) ProtoMessage() {}
+
+func (x *TaskStatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskStatsResponse.ProtoReflect.Descriptor instead.
+func (*TaskStatsResponse) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *TaskStatsResponse) GetResourceUsage() *ResourceUsage {
+	if x != nil {
+		return x.ResourceUsage
+	}
+	return nil
+}
+
+func (x *TaskStatsResponse) GetTimestampUnixNanos() int64 {
+	if x != nil {
+		return x.TimestampUnixNanos
+	}
+	return 0
+}
+
+func (x *TaskStatsResponse) GetPids() map[string]*ResourceUsage {
+	if x != nil {
+		return x.Pids
+	}
+	return nil
+}
+
+type TerminalSize struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Height        uint32                 `protobuf:"varint,1,opt,name=height,proto3" json:"height,omitempty"`
+	Width         uint32                 `protobuf:"varint,2,opt,name=width,proto3" json:"width,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TerminalSize) Reset() {
+	*x = TerminalSize{}
+	mi := &file_driver_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TerminalSize) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TerminalSize) ProtoMessage() {}
+
+func (x *TerminalSize) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TerminalSize.ProtoReflect.Descriptor instead.
+func (*TerminalSize) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *TerminalSize) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *TerminalSize) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+type ExecSetup struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Cmd           []string               `protobuf:"bytes,2,rep,name=cmd,proto3" json:"cmd,omitempty"`
+	Tty           bool                   `protobuf:"varint,3,opt,name=tty,proto3" json:"tty,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecSetup) Reset() {
+	*x = ExecSetup{}
+	mi := &file_driver_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecSetup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecSetup) ProtoMessage() {}
+
+func (x *ExecSetup) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecSetup.ProtoReflect.Descriptor instead.
+func (*ExecSetup) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ExecSetup) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *ExecSetup) GetCmd() []string {
+	if x != nil {
+		return x.Cmd
+	}
+	return nil
+}
+
+func (x *ExecSetup) GetTty() bool {
+	if x != nil {
+		return x.Tty
+	}
+	return false
+}
+
+type ExecTaskRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*ExecTaskRequest_Setup
+	//	*ExecTaskRequest_Stdin
+	//	*ExecTaskRequest_StdinClosed
+	//	*ExecTaskRequest_Resize
+	Msg           isExecTaskRequest_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecTaskRequest) Reset() {
+	*x = ExecTaskRequest{}
+	mi := &file_driver_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecTaskRequest) ProtoMessage() {}
+
+func (x *ExecTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecTaskRequest.ProtoReflect.Descriptor instead.
+func (*ExecTaskRequest) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ExecTaskRequest) GetMsg() isExecTaskRequest_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *ExecTaskRequest) GetSetup() *ExecSetup {
+	if x != nil {
+		if x, ok := x.Msg.(*ExecTaskRequest_Setup); ok {
+			return x.Setup
+		}
+	}
+	return nil
+}
+
+func (x *ExecTaskRequest) GetStdin() []byte {
+	if x != nil {
+		if x, ok := x.Msg.(*ExecTaskRequest_Stdin); ok {
+			return x.Stdin
+		}
+	}
+	return nil
+}
+
+func (x *ExecTaskRequest) GetStdinClosed() bool {
+	if x != nil {
+		if x, ok := x.Msg.(*ExecTaskRequest_StdinClosed); ok {
+			return x.StdinClosed
+		}
+	}
+	return false
+}
+
+func (x *ExecTaskRequest) GetResize() *TerminalSize {
+	if x != nil {
+		if x, ok := x.Msg.(*ExecTaskRequest_Resize); ok {
+			return x.Resize
+		}
+	}
+	return nil
+}
+
+type isExecTaskRequest_Msg interface {
+	isExecTaskRequest_Msg()
+}
+
+type ExecTaskRequest_Setup struct {
+	Setup *ExecSetup `protobuf:"bytes,1,opt,name=setup,proto3,oneof"`
+}
+
+type ExecTaskRequest_Stdin struct {
+	Stdin []byte `protobuf:"bytes,2,opt,name=stdin,proto3,oneof"`
+}
+
+type ExecTaskRequest_StdinClosed struct {
+	// stdin_closed says the caller's stdin reached its end.
+	StdinClosed bool `protobuf:"varint,3,opt,name=stdin_closed,json=stdinClosed,proto3,oneof"`
+}
+
+type ExecTaskRequest_Resize struct {
+	Resize *TerminalSize `protobuf:"bytes,4,opt,name=resize,proto3,oneof"`
+}
+
+func (*ExecTaskRequest_Setup) isExecTaskRequest_Msg() {}
+
+func (*ExecTaskRequest_Stdin) isExecTaskRequest_Msg() {}
+
+func (*ExecTaskRequest_StdinClosed) isExecTaskRequest_Msg() {}
+
+func (*ExecTaskRequest_Resize) isExecTaskRequest_Msg() {}
+
+type ExecTaskResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*ExecTaskResponse_Stdout
+	//	*ExecTaskResponse_Stderr
+	//	*ExecTaskResponse_ExitCode
+	Msg           isExecTaskResponse_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecTaskResponse) Reset() {
+	*x = ExecTaskResponse{}
+	mi := &file_driver_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecTaskResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecTaskResponse) ProtoMessage() {}
+
+func (x *ExecTaskResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecTaskResponse.ProtoReflect.Descriptor instead.
+func (*ExecTaskResponse) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ExecTaskResponse) GetMsg() isExecTaskResponse_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *ExecTaskResponse) GetStdout() []byte {
+	if x != nil {
+		if x, ok := x.Msg.(*ExecTaskResponse_Stdout); ok {
+			return x.Stdout
+		}
+	}
+	return nil
+}
+
+func (x *ExecTaskResponse) GetStderr() []byte {
+	if x != nil {
+		if x, ok := x.Msg.(*ExecTaskResponse_Stderr); ok {
+			return x.Stderr
+		}
+	}
+	return nil
+}
+
+func (x *ExecTaskResponse) GetExitCode() int64 {
+	if x != nil {
+		if x, ok := x.Msg.(*ExecTaskResponse_ExitCode); ok {
+			return x.ExitCode
+		}
+	}
+	return 0
+}
+
+type isExecTaskResponse_Msg interface {
+	isExecTaskResponse_Msg()
+}
+
+type ExecTaskResponse_Stdout struct {
+	Stdout []byte `protobuf:"bytes,1,opt,name=stdout,proto3,oneof"`
+}
+
+type ExecTaskResponse_Stderr struct {
+	Stderr []byte `protobuf:"bytes,2,opt,name=stderr,proto3,oneof"`
+}
+
+type ExecTaskResponse_ExitCode struct {
+	ExitCode int64 `protobuf:"varint,3,opt,name=exit_code,json=exitCode,proto3,oneof"`
+}
+
+func (*ExecTaskResponse_Stdout) isExecTaskResponse_Msg() {}
+
+func (*ExecTaskResponse_Stderr) isExecTaskResponse_Msg() {}
+
+func (*ExecTaskResponse_ExitCode) isExecTaskResponse_Msg() {}
+
 var File_driver_proto protoreflect.FileDescriptor
 
 const file_driver_proto_rawDesc = "" +
@@ -1261,7 +2134,67 @@ const file_driver_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"O\n" +
 	"\x12RecoverTaskRequest\x129\n" +
 	"\x06handle\x18\x01 \x01(\v2!.drover.plugins.driver.TaskHandleR\x06handle\"\x15\n" +
-	"\x13RecoverTaskResponse2\xeb\x06\n" +
+	"\x13RecoverTaskResponse\"\x15\n" +
+	"\x13CapabilitiesRequest\"\x95\x01\n" +
+	"\x14CapabilitiesResponse\x12!\n" +
+	"\fsend_signals\x18\x01 \x01(\bR\vsendSignals\x12\x12\n" +
+	"\x04exec\x18\x02 \x01(\bR\x04exec\x12!\n" +
+	"\ffs_isolation\x18\x03 \x01(\tR\vfsIsolation\x12#\n" +
+	"\rmount_configs\x18\x04 \x01(\bR\fmountConfigs\"D\n" +
+	"\x11SignalTaskRequest\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x16\n" +
+	"\x06signal\x18\x02 \x01(\tR\x06signal\"\x14\n" +
+	"\x12SignalTaskResponse\"R\n" +
+	"\x10TaskStatsRequest\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12%\n" +
+	"\x0einterval_nanos\x18\x02 \x01(\x03R\rintervalNanos\"\xe5\x01\n" +
+	"\vMemoryStats\x12\x10\n" +
+	"\x03rss\x18\x01 \x01(\x04R\x03rss\x12\x14\n" +
+	"\x05cache\x18\x02 \x01(\x04R\x05cache\x12\x12\n" +
+	"\x04swap\x18\x03 \x01(\x04R\x04swap\x12\x14\n" +
+	"\x05usage\x18\x04 \x01(\x04R\x05usage\x12\x1b\n" +
+	"\tmax_usage\x18\x05 \x01(\x04R\bmaxUsage\x12!\n" +
+	"\fkernel_usage\x18\x06 \x01(\x04R\vkernelUsage\x12(\n" +
+	"\x10kernel_max_usage\x18\a \x01(\x04R\x0ekernelMaxUsage\x12\x1a\n" +
+	"\bmeasured\x18\b \x03(\tR\bmeasured\"\xf3\x01\n" +
+	"\bCpuStats\x12\x1f\n" +
+	"\vsystem_mode\x18\x01 \x01(\x01R\n" +
+	"systemMode\x12\x1b\n" +
+	"\tuser_mode\x18\x02 \x01(\x01R\buserMode\x12\x1f\n" +
+	"\vtotal_ticks\x18\x03 \x01(\x01R\n" +
+	"totalTicks\x12+\n" +
+	"\x11throttled_periods\x18\x04 \x01(\x04R\x10throttledPeriods\x12%\n" +
+	"\x0ethrottled_time\x18\x05 \x01(\x04R\rthrottledTime\x12\x18\n" +
+	"\apercent\x18\x06 \x01(\x01R\apercent\x12\x1a\n" +
+	"\bmeasured\x18\a \x03(\tR\bmeasured\"\x94\x01\n" +
+	"\rResourceUsage\x12E\n" +
+	"\fmemory_stats\x18\x01 \x01(\v2\".drover.plugins.driver.MemoryStatsR\vmemoryStats\x12<\n" +
+	"\tcpu_stats\x18\x02 \x01(\v2\x1f.drover.plugins.driver.CpuStatsR\bcpuStats\"\xb9\x02\n" +
+	"\x11TaskStatsResponse\x12K\n" +
+	"\x0eresource_usage\x18\x01 \x01(\v2$.drover.plugins.driver.ResourceUsageR\rresourceUsage\x120\n" +
+	"\x14timestamp_unix_nanos\x18\x02 \x01(\x03R\x12timestampUnixNanos\x12F\n" +
+	"\x04pids\x18\x03 \x03(\v22.drover.plugins.driver.TaskStatsResponse.PidsEntryR\x04pids\x1a]\n" +
+	"\tPidsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12:\n" +
+	"\x05value\x18\x02 \x01(\v2$.drover.plugins.driver.ResourceUsageR\x05value:\x028\x01\"<\n" +
+	"\fTerminalSize\x12\x16\n" +
+	"\x06height\x18\x01 \x01(\rR\x06height\x12\x14\n" +
+	"\x05width\x18\x02 \x01(\rR\x05width\"H\n" +
+	"\tExecSetup\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x10\n" +
+	"\x03cmd\x18\x02 \x03(\tR\x03cmd\x12\x10\n" +
+	"\x03tty\x18\x03 \x01(\bR\x03tty\"\xce\x01\n" +
+	"\x0fExecTaskRequest\x128\n" +
+	"\x05setup\x18\x01 \x01(\v2 .drover.plugins.driver.ExecSetupH\x00R\x05setup\x12\x16\n" +
+	"\x05stdin\x18\x02 \x01(\fH\x00R\x05stdin\x12#\n" +
+	"\fstdin_closed\x18\x03 \x01(\bH\x00R\vstdinClosed\x12=\n" +
+	"\x06resize\x18\x04 \x01(\v2#.drover.plugins.driver.TerminalSizeH\x00R\x06resizeB\x05\n" +
+	"\x03msg\"l\n" +
+	"\x10ExecTaskResponse\x12\x18\n" +
+	"\x06stdout\x18\x01 \x01(\fH\x00R\x06stdout\x12\x18\n" +
+	"\x06stderr\x18\x02 \x01(\fH\x00R\x06stderr\x12\x1d\n" +
+	"\texit_code\x18\x03 \x01(\x03H\x00R\bexitCodeB\x05\n" +
+	"\x03msg2\xfa\t\n" +
 	"\x06Driver\x12O\n" +
 	"\x04Name\x12\".drover.plugins.driver.NameRequest\x1a#.drover.plugins.driver.NameResponse\x12^\n" +
 	"\tSetConfig\x12'.drover.plugins.driver.SetConfigRequest\x1a(.drover.plugins.driver.SetConfigResponse\x12d\n" +
@@ -1271,7 +2204,12 @@ const file_driver_proto_rawDesc = "" +
 	"\bStopTask\x12&.drover.plugins.driver.StopTaskRequest\x1a'.drover.plugins.driver.StopTaskResponse\x12d\n" +
 	"\vDestroyTask\x12).drover.plugins.driver.DestroyTaskRequest\x1a*.drover.plugins.driver.DestroyTaskResponse\x12d\n" +
 	"\vInspectTask\x12).drover.plugins.driver.InspectTaskRequest\x1a*.drover.plugins.driver.InspectTaskResponse\x12d\n" +
-	"\vRecoverTask\x12).drover.plugins.driver.RecoverTaskRequest\x1a*.drover.plugins.driver.RecoverTaskResponseB*Z(github.com/droverhq/drover/plugins/protob\x06proto3"
+	"\vRecoverTask\x12).drover.plugins.driver.RecoverTaskRequest\x1a*.drover.plugins.driver.RecoverTaskResponse\x12g\n" +
+	"\fCapabilities\x12*.drover.plugins.driver.CapabilitiesRequest\x1a+.drover.plugins.driver.CapabilitiesResponse\x12a\n" +
+	"\n" +
+	"SignalTask\x12(.drover.plugins.driver.SignalTaskRequest\x1a).drover.plugins.driver.SignalTaskResponse\x12`\n" +
+	"\tTaskStats\x12'.drover.plugins.driver.TaskStatsRequest\x1a(.drover.plugins.driver.TaskStatsResponse0\x01\x12_\n" +
+	"\bExecTask\x12&.drover.plugins.driver.ExecTaskRequest\x1a'.drover.plugins.driver.ExecTaskResponse(\x010\x01B*Z(github.com/droverhq/drover/plugins/protob\x06proto3"
 
 var (
 	file_driver_proto_rawDescOnce sync.Once
@@ -1285,66 +2223,95 @@ func file_driver_proto_rawDescGZIP() []byte {
 	return file_driver_proto_rawDescData
 }
 
-var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_driver_proto_goTypes = []any{
-	(*NameRequest)(nil),         // 0: drover.plugins.driver.NameRequest
-	(*NameResponse)(nil),        // 1: drover.plugins.driver.NameResponse
-	(*SetConfigRequest)(nil),    // 2: drover.plugins.driver.SetConfigRequest
-	(*SetConfigResponse)(nil),   // 3: drover.plugins.driver.SetConfigResponse
-	(*FingerprintRequest)(nil),  // 4: drover.plugins.driver.FingerprintRequest
-	(*FingerprintResponse)(nil), // 5: drover.plugins.driver.FingerprintResponse
-	(*TaskConfig)(nil),          // 6: drover.plugins.driver.TaskConfig
-	(*TaskHandle)(nil),          // 7: drover.plugins.driver.TaskHandle
-	(*ExitResult)(nil),          // 8: drover.plugins.driver.ExitResult
-	(*StartTaskRequest)(nil),    // 9: drover.plugins.driver.StartTaskRequest
-	(*StartTaskResponse)(nil),   // 10: drover.plugins.driver.StartTaskResponse
-	(*WaitTaskRequest)(nil),     // 11: drover.plugins.driver.WaitTaskRequest
-	(*WaitTaskResponse)(nil),    // 12: drover.plugins.driver.WaitTaskResponse
-	(*StopTaskRequest)(nil),     // 13: drover.plugins.driver.StopTaskRequest
-	(*StopTaskResponse)(nil),    // 14: drover.plugins.driver.StopTaskResponse
-	(*DestroyTaskRequest)(nil),  // 15: drover.plugins.driver.DestroyTaskRequest
-	(*DestroyTaskResponse)(nil), // 16: drover.plugins.driver.DestroyTaskResponse
-	(*InspectTaskRequest)(nil),  // 17: drover.plugins.driver.InspectTaskRequest
-	(*InspectTaskResponse)(nil), // 18: drover.plugins.driver.InspectTaskResponse
-	(*RecoverTaskRequest)(nil),  // 19: drover.plugins.driver.RecoverTaskRequest
-	(*RecoverTaskResponse)(nil), // 20: drover.plugins.driver.RecoverTaskResponse
-	nil,                         // 21: drover.plugins.driver.FingerprintResponse.AttributesEntry
-	nil,                         // 22: drover.plugins.driver.TaskConfig.EnvEntry
-	nil,                         // 23: drover.plugins.driver.InspectTaskResponse.DriverAttributesEntry
+	(*NameRequest)(nil),          // 0: drover.plugins.driver.NameRequest
+	(*NameResponse)(nil),         // 1: drover.plugins.driver.NameResponse
+	(*SetConfigRequest)(nil),     // 2: drover.plugins.driver.SetConfigRequest
+	(*SetConfigResponse)(nil),    // 3: drover.plugins.driver.SetConfigResponse
+	(*FingerprintRequest)(nil),   // 4: drover.plugins.driver.FingerprintRequest
+	(*FingerprintResponse)(nil),  // 5: drover.plugins.driver.FingerprintResponse
+	(*TaskConfig)(nil),           // 6: drover.plugins.driver.TaskConfig
+	(*TaskHandle)(nil),           // 7: drover.plugins.driver.TaskHandle
+	(*ExitResult)(nil),           // 8: drover.plugins.driver.ExitResult
+	(*StartTaskRequest)(nil),     // 9: drover.plugins.driver.StartTaskRequest
+	(*StartTaskResponse)(nil),    // 10: drover.plugins.driver.StartTaskResponse
+	(*WaitTaskRequest)(nil),      // 11: drover.plugins.driver.WaitTaskRequest
+	(*WaitTaskResponse)(nil),     // 12: drover.plugins.driver.WaitTaskResponse
+	(*StopTaskRequest)(nil),      // 13: drover.plugins.driver.StopTaskRequest
+	(*StopTaskResponse)(nil),     // 14: drover.plugins.driver.StopTaskResponse
+	(*DestroyTaskRequest)(nil),   // 15: drover.plugins.driver.DestroyTaskRequest
+	(*DestroyTaskResponse)(nil),  // 16: drover.plugins.driver.DestroyTaskResponse
+	(*InspectTaskRequest)(nil),   // 17: drover.plugins.driver.InspectTaskRequest
+	(*InspectTaskResponse)(nil),  // 18: drover.plugins.driver.InspectTaskResponse
+	(*RecoverTaskRequest)(nil),   // 19: drover.plugins.driver.RecoverTaskRequest
+	(*RecoverTaskResponse)(nil),  // 20: drover.plugins.driver.RecoverTaskResponse
+	(*CapabilitiesRequest)(nil),  // 21: drover.plugins.driver.CapabilitiesRequest
+	(*CapabilitiesResponse)(nil), // 22: drover.plugins.driver.CapabilitiesResponse
+	(*SignalTaskRequest)(nil),    // 23: drover.plugins.driver.SignalTaskRequest
+	(*SignalTaskResponse)(nil),   // 24: drover.plugins.driver.SignalTaskResponse
+	(*TaskStatsRequest)(nil),     // 25: drover.plugins.driver.TaskStatsRequest
+	(*MemoryStats)(nil),          // 26: drover.plugins.driver.MemoryStats
+	(*CpuStats)(nil),             // 27: drover.plugins.driver.CpuStats
+	(*ResourceUsage)(nil),        // 28: drover.plugins.driver.ResourceUsage
+	(*TaskStatsResponse)(nil),    // 29: drover.plugins.driver.TaskStatsResponse
+	(*TerminalSize)(nil),         // 30: drover.plugins.driver.TerminalSize
+	(*ExecSetup)(nil),            // 31: drover.plugins.driver.ExecSetup
+	(*ExecTaskRequest)(nil),      // 32: drover.plugins.driver.ExecTaskRequest
+	(*ExecTaskResponse)(nil),     // 33: drover.plugins.driver.ExecTaskResponse
+	nil,                          // 34: drover.plugins.driver.FingerprintResponse.AttributesEntry
+	nil,                          // 35: drover.plugins.driver.TaskConfig.EnvEntry
+	nil,                          // 36: drover.plugins.driver.InspectTaskResponse.DriverAttributesEntry
+	nil,                          // 37: drover.plugins.driver.TaskStatsResponse.PidsEntry
 }
 var file_driver_proto_depIdxs = []int32{
-	21, // 0: drover.plugins.driver.FingerprintResponse.attributes:type_name -> drover.plugins.driver.FingerprintResponse.AttributesEntry
-	22, // 1: drover.plugins.driver.TaskConfig.env:type_name -> drover.plugins.driver.TaskConfig.EnvEntry
+	34, // 0: drover.plugins.driver.FingerprintResponse.attributes:type_name -> drover.plugins.driver.FingerprintResponse.AttributesEntry
+	35, // 1: drover.plugins.driver.TaskConfig.env:type_name -> drover.plugins.driver.TaskConfig.EnvEntry
 	6,  // 2: drover.plugins.driver.TaskHandle.config:type_name -> drover.plugins.driver.TaskConfig
 	6,  // 3: drover.plugins.driver.StartTaskRequest.config:type_name -> drover.plugins.driver.TaskConfig
 	7,  // 4: drover.plugins.driver.StartTaskResponse.handle:type_name -> drover.plugins.driver.TaskHandle
 	8,  // 5: drover.plugins.driver.WaitTaskResponse.result:type_name -> drover.plugins.driver.ExitResult
 	8,  // 6: drover.plugins.driver.InspectTaskResponse.exit_result:type_name -> drover.plugins.driver.ExitResult
-	23, // 7: drover.plugins.driver.InspectTaskResponse.driver_attributes:type_name -> drover.plugins.driver.InspectTaskResponse.DriverAttributesEntry
+	36, // 7: drover.plugins.driver.InspectTaskResponse.driver_attributes:type_name -> drover.plugins.driver.InspectTaskResponse.DriverAttributesEntry
 	7,  // 8: drover.plugins.driver.RecoverTaskRequest.handle:type_name -> drover.plugins.driver.TaskHandle
-	0,  // 9: drover.plugins.driver.Driver.Name:input_type -> drover.plugins.driver.NameRequest
-	2,  // 10: drover.plugins.driver.Driver.SetConfig:input_type -> drover.plugins.driver.SetConfigRequest
-	4,  // 11: drover.plugins.driver.Driver.Fingerprint:input_type -> drover.plugins.driver.FingerprintRequest
-	9,  // 12: drover.plugins.driver.Driver.StartTask:input_type -> drover.plugins.driver.StartTaskRequest
-	11, // 13: drover.plugins.driver.Driver.WaitTask:input_type -> drover.plugins.driver.WaitTaskRequest
-	13, // 14: drover.plugins.driver.Driver.StopTask:input_type -> drover.plugins.driver.StopTaskRequest
-	15, // 15: drover.plugins.driver.Driver.DestroyTask:input_type -> drover.plugins.driver.DestroyTaskRequest
-	17, // 16: drover.plugins.driver.Driver.InspectTask:input_type -> drover.plugins.driver.InspectTaskRequest
-	19, // 17: drover.plugins.driver.Driver.RecoverTask:input_type -> drover.plugins.driver.RecoverTaskRequest
-	1,  // 18: drover.plugins.driver.Driver.Name:output_type -> drover.plugins.driver.NameResponse
-	3,  // 19: drover.plugins.driver.Driver.SetConfig:output_type -> drover.plugins.driver.SetConfigResponse
-	5,  // 20: drover.plugins.driver.Driver.Fingerprint:output_type -> drover.plugins.driver.FingerprintResponse
-	10, // 21: drover.plugins.driver.Driver.StartTask:output_type -> drover.plugins.driver.StartTaskResponse
-	12, // 22: drover.plugins.driver.Driver.WaitTask:output_type -> drover.plugins.driver.WaitTaskResponse
-	14, // 23: drover.plugins.driver.Driver.StopTask:output_type -> drover.plugins.driver.StopTaskResponse
-	16, // 24: drover.plugins.driver.Driver.DestroyTask:output_type -> drover.plugins.driver.DestroyTaskResponse
-	18, // 25: drover.plugins.driver.Driver.InspectTask:output_type -> drover.plugins.driver.InspectTaskResponse
-	20, // 26: drover.plugins.driver.Driver.RecoverTask:output_type -> drover.plugins.driver.RecoverTaskResponse
-	18, // [18:27] is the sub-list for method output_type
-	9,  // [9:18] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	26, // 9: drover.plugins.driver.ResourceUsage.memory_stats:type_name -> drover.plugins.driver.MemoryStats
+	27, // 10: drover.plugins.driver.ResourceUsage.cpu_stats:type_name -> drover.plugins.driver.CpuStats
+	28, // 11: drover.plugins.driver.TaskStatsResponse.resource_usage:type_name -> drover.plugins.driver.ResourceUsage
+	37, // 12: drover.plugins.driver.TaskStatsResponse.pids:type_name -> drover.plugins.driver.TaskStatsResponse.PidsEntry
+	31, // 13: drover.plugins.driver.ExecTaskRequest.setup:type_name -> drover.plugins.driver.ExecSetup
+	30, // 14: drover.plugins.driver.ExecTaskRequest.resize:type_name -> drover.plugins.driver.TerminalSize
+	28, // 15: drover.plugins.driver.TaskStatsResponse.PidsEntry.value:type_name -> drover.plugins.driver.ResourceUsage
+	0,  // 16: drover.plugins.driver.Driver.Name:input_type -> drover.plugins.driver.NameRequest
+	2,  // 17: drover.plugins.driver.Driver.SetConfig:input_type -> drover.plugins.driver.SetConfigRequest
+	4,  // 18: drover.plugins.driver.Driver.Fingerprint:input_type -> drover.plugins.driver.FingerprintRequest
+	9,  // 19: drover.plugins.driver.Driver.StartTask:input_type -> drover.plugins.driver.StartTaskRequest
+	11, // 20: drover.plugins.driver.Driver.WaitTask:input_type -> drover.plugins.driver.WaitTaskRequest
+	13, // 21: drover.plugins.driver.Driver.StopTask:input_type -> drover.plugins.driver.StopTaskRequest
+	15, // 22: drover.plugins.driver.Driver.DestroyTask:input_type -> drover.plugins.driver.DestroyTaskRequest
+	17, // 23: drover.plugins.driver.Driver.InspectTask:input_type -> drover.plugins.driver.InspectTaskRequest
+	19, // 24: drover.plugins.driver.Driver.RecoverTask:input_type -> drover.plugins.driver.RecoverTaskRequest
+	21, // 25: drover.plugins.driver.Driver.Capabilities:input_type -> drover.plugins.driver.CapabilitiesRequest
+	23, // 26: drover.plugins.driver.Driver.SignalTask:input_type -> drover.plugins.driver.SignalTaskRequest
+	25, // 27: drover.plugins.driver.Driver.TaskStats:input_type -> drover.plugins.driver.TaskStatsRequest
+	32, // 28: drover.plugins.driver.Driver.ExecTask:input_type -> drover.plugins.driver.ExecTaskRequest
+	1,  // 29: drover.plugins.driver.Driver.Name:output_type -> drover.plugins.driver.NameResponse
+	3,  // 30: drover.plugins.driver.Driver.SetConfig:output_type -> drover.plugins.driver.SetConfigResponse
+	5,  // 31: drover.plugins.driver.Driver.Fingerprint:output_type -> drover.plugins.driver.FingerprintResponse
+	10, // 32: drover.plugins.driver.Driver.StartTask:output_type -> drover.plugins.driver.StartTaskResponse
+	12, // 33: drover.plugins.driver.Driver.WaitTask:output_type -> drover.plugins.driver.WaitTaskResponse
+	14, // 34: drover.plugins.driver.Driver.StopTask:output_type -> drover.plugins.driver.StopTaskResponse
+	16, // 35: drover.plugins.driver.Driver.DestroyTask:output_type -> drover.plugins.driver.DestroyTaskResponse
+	18, // 36: drover.plugins.driver.Driver.InspectTask:output_type -> drover.plugins.driver.InspectTaskResponse
+	20, // 37: drover.plugins.driver.Driver.RecoverTask:output_type -> drover.plugins.driver.RecoverTaskResponse
+	22, // 38: drover.plugins.driver.Driver.Capabilities:output_type -> drover.plugins.driver.CapabilitiesResponse
+	24, // 39: drover.plugins.driver.Driver.SignalTask:output_type -> drover.plugins.driver.SignalTaskResponse
+	29, // 40: drover.plugins.driver.Driver.TaskStats:output_type -> drover.plugins.driver.TaskStatsResponse
+	33, // 41: drover.plugins.driver.Driver.ExecTask:output_type -> drover.plugins.driver.ExecTaskResponse
+	29, // [29:42] is the sub-list for method output_type
+	16, // [16:29] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_driver_proto_init() }
@@ -1352,13 +2319,24 @@ func file_driver_proto_init() {
 	if File_driver_proto != nil {
 		return
 	}
+	file_driver_proto_msgTypes[32].OneofWrappers = []any{
+		(*ExecTaskRequest_Setup)(nil),
+		(*ExecTaskRequest_Stdin)(nil),
+		(*ExecTaskRequest_StdinClosed)(nil),
+		(*ExecTaskRequest_Resize)(nil),
+	}
+	file_driver_proto_msgTypes[33].OneofWrappers = []any{
+		(*ExecTaskResponse_Stdout)(nil),
+		(*ExecTaskResponse_Stderr)(nil),
+		(*ExecTaskResponse_ExitCode)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_driver_proto_rawDesc), len(file_driver_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,15 +26,19 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Driver_Name_FullMethodName        = "/drover.plugins.driver.Driver/Name"
-	Driver_SetConfig_FullMethodName   = "/drover.plugins.driver.Driver/SetConfig"
-	Driver_Fingerprint_FullMethodName = "/drover.plugins.driver.Driver/Fingerprint"
-	Driver_StartTask_FullMethodName   = "/drover.plugins.driver.Driver/StartTask"
-	Driver_WaitTask_FullMethodName    = "/drover.plugins.driver.Driver/WaitTask"
-	Driver_StopTask_FullMethodName    = "/drover.plugins.driver.Driver/StopTask"
-	Driver_DestroyTask_FullMethodName = "/drover.plugins.driver.Driver/DestroyTask"
-	Driver_InspectTask_FullMethodName = "/drover.plugins.driver.Driver/InspectTask"
-	Driver_RecoverTask_FullMethodName = "/drover.plugins.driver.Driver/RecoverTask"
+	Driver_Name_FullMethodName         = "/drover.plugins.driver.Driver/Name"
+	Driver_SetConfig_FullMethodName    = "/drover.plugins.driver.Driver/SetConfig"
+	Driver_Fingerprint_FullMethodName  = "/drover.plugins.driver.Driver/Fingerprint"
+	Driver_StartTask_FullMethodName    = "/drover.plugins.driver.Driver/StartTask"
+	Driver_WaitTask_FullMethodName     = "/drover.plugins.driver.Driver/WaitTask"
+	Driver_StopTask_FullMethodName     = "/drover.plugins.driver.Driver/StopTask"
+	Driver_DestroyTask_FullMethodName  = "/drover.plugins.driver.Driver/DestroyTask"
+	Driver_InspectTask_FullMethodName  = "/drover.plugins.driver.Driver/InspectTask"
+	Driver_RecoverTask_FullMethodName  = "/drover.plugins.driver.Driver/RecoverTask"
+	Driver_Capabilities_FullMethodName = "/drover.plugins.driver.Driver/Capabilities"
+	Driver_SignalTask_FullMethodName   = "/drover.plugins.driver.Driver/SignalTask"
+	Driver_TaskStats_FullMethodName    = "/drover.plugins.driver.Driver/TaskStats"
+	Driver_ExecTask_FullMethodName     = "/drover.plugins.driver.Driver/ExecTask"
 )
 
 // DriverClient is the client API for Driver service.
@@ -52,6 +56,17 @@ type DriverClient interface {
 	DestroyTask(ctx context.Context, in *DestroyTaskRequest, opts ...grpc.CallOption) (*DestroyTaskResponse, error)
 	InspectTask(ctx context.Context, in *InspectTaskRequest, opts ...grpc.CallOption) (*InspectTaskResponse, error)
 	RecoverTask(ctx context.Context, in *RecoverTaskRequest, opts ...grpc.CallOption) (*RecoverTaskResponse, error)
+	Capabilities(ctx context.Context, in *CapabilitiesRequest, opts ...grpc.CallOption) (*CapabilitiesResponse, error)
+	SignalTask(ctx context.Context, in *SignalTaskRequest, opts ...grpc.CallOption) (*SignalTaskResponse, error)
+	// TaskStats streams resource usage every interval until the call is
+	// cancelled or the task is gone. The server sends the response header
+	// once the driver accepted the request, so the caller learns of errors
+	// (an unknown task) before the first sample.
+	TaskStats(ctx context.Context, in *TaskStatsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TaskStatsResponse], error)
+	// ExecTask runs a command in a task's context. The first request carries
+	// the setup; later ones stdin, its end, and terminal resizes. Responses
+	// carry output and, last, the exit code.
+	ExecTask(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ExecTaskRequest, ExecTaskResponse], error)
 }
 
 type driverClient struct {
@@ -152,6 +167,58 @@ func (c *driverClient) RecoverTask(ctx context.Context, in *RecoverTaskRequest, 
 	return out, nil
 }
 
+func (c *driverClient) Capabilities(ctx context.Context, in *CapabilitiesRequest, opts ...grpc.CallOption) (*CapabilitiesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CapabilitiesResponse)
+	err := c.cc.Invoke(ctx, Driver_Capabilities_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *driverClient) SignalTask(ctx context.Context, in *SignalTaskRequest, opts ...grpc.CallOption) (*SignalTaskResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SignalTaskResponse)
+	err := c.cc.Invoke(ctx, Driver_SignalTask_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *driverClient) TaskStats(ctx context.Context, in *TaskStatsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TaskStatsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Driver_ServiceDesc.Streams[0], Driver_TaskStats_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[TaskStatsRequest, TaskStatsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Driver_TaskStatsClient = grpc.ServerStreamingClient[TaskStatsResponse]
+
+func (c *driverClient) ExecTask(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ExecTaskRequest, ExecTaskResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Driver_ServiceDesc.Streams[1], Driver_ExecTask_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExecTaskRequest, ExecTaskResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Driver_ExecTaskClient = grpc.BidiStreamingClient[ExecTaskRequest, ExecTaskResponse]
+
 // DriverServer is the server API for Driver service.
 // All implementations must embed UnimplementedDriverServer
 // for forward compatibility.
@@ -167,6 +234,17 @@ type DriverServer interface {
 	DestroyTask(context.Context, *DestroyTaskRequest) (*DestroyTaskResponse, error)
 	InspectTask(context.Context, *InspectTaskRequest) (*InspectTaskResponse, error)
 	RecoverTask(context.Context, *RecoverTaskRequest) (*RecoverTaskResponse, error)
+	Capabilities(context.Context, *CapabilitiesRequest) (*CapabilitiesResponse, error)
+	SignalTask(context.Context, *SignalTaskRequest) (*SignalTaskResponse, error)
+	// TaskStats streams resource usage every interval until the call is
+	// cancelled or the task is gone. The server sends the response header
+	// once the driver accepted the request, so the caller learns of errors
+	// (an unknown task) before the first sample.
+	TaskStats(*TaskStatsRequest, grpc.ServerStreamingServer[TaskStatsResponse]) error
+	// ExecTask runs a command in a task's context. The first request carries
+	// the setup; later ones stdin, its end, and terminal resizes. Responses
+	// carry output and, last, the exit code.
+	ExecTask(grpc.BidiStreamingServer[ExecTaskRequest, ExecTaskResponse]) error
 	mustEmbedUnimplementedDriverServer()
 }
 
@@ -203,6 +281,18 @@ func (UnimplementedDriverServer) InspectTask(context.Context, *InspectTaskReques
 }
 func (UnimplementedDriverServer) RecoverTask(context.Context, *RecoverTaskRequest) (*RecoverTaskResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecoverTask not implemented")
+}
+func (UnimplementedDriverServer) Capabilities(context.Context, *CapabilitiesRequest) (*CapabilitiesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Capabilities not implemented")
+}
+func (UnimplementedDriverServer) SignalTask(context.Context, *SignalTaskRequest) (*SignalTaskResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SignalTask not implemented")
+}
+func (UnimplementedDriverServer) TaskStats(*TaskStatsRequest, grpc.ServerStreamingServer[TaskStatsResponse]) error {
+	return status.Error(codes.Unimplemented, "method TaskStats not implemented")
+}
+func (UnimplementedDriverServer) ExecTask(grpc.BidiStreamingServer[ExecTaskRequest, ExecTaskResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExecTask not implemented")
 }
 func (UnimplementedDriverServer) mustEmbedUnimplementedDriverServer() {}
 func (UnimplementedDriverServer) testEmbeddedByValue()                {}
@@ -387,6 +477,60 @@ func _Driver_RecoverTask_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Driver_Capabilities_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CapabilitiesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).Capabilities(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_Capabilities_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).Capabilities(ctx, req.(*CapabilitiesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Driver_SignalTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SignalTaskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).SignalTask(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_SignalTask_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).SignalTask(ctx, req.(*SignalTaskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Driver_TaskStats_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(TaskStatsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(DriverServer).TaskStats(m, &grpc.GenericServerStream[TaskStatsRequest, TaskStatsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Driver_TaskStatsServer = grpc.ServerStreamingServer[TaskStatsResponse]
+
+func _Driver_ExecTask_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(DriverServer).ExecTask(&grpc.GenericServerStream[ExecTaskRequest, ExecTaskResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Driver_ExecTaskServer = grpc.BidiStreamingServer[ExecTaskRequest, ExecTaskResponse]
+
 // Driver_ServiceDesc is the grpc.ServiceDesc for Driver service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -430,7 +574,27 @@ var Driver_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "RecoverTask",
 			Handler:    _Driver_RecoverTask_Handler,
 		},
+		{
+			MethodName: "Capabilities",
+			Handler:    _Driver_Capabilities_Handler,
+		},
+		{
+			MethodName: "SignalTask",
+			Handler:    _Driver_SignalTask_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "TaskStats",
+			Handler:       _Driver_TaskStats_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ExecTask",
+			Handler:       _Driver_ExecTask_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "driver.proto",
 }
