@@ -105,7 +105,7 @@ func (s *Server) serveClientStream(session *yamux.Session, stream net.Conn) {
 	}
 	switch first[0] {
 	case RPCProtocolMsgpack:
-		s.rpcServer.srv.ServeCodec(codec.GoRpc.ServerCodec(stream, structs.MsgpackHandle))
+		s.rpcServer.srv.ServeCodec(codec.GoRpc.ServerCodec(structs.BufferedRPCConn(stream), structs.MsgpackHandle))
 	case streamHello:
 		var hello structs.ClientHello
 		err := codec.NewDecoder(stream, structs.MsgpackHandle).Decode(&hello)

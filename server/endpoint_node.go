@@ -129,11 +129,10 @@ func (n *NodeEndpoint) GetClientAllocs(req *structs.NodeAllocsRequest, reply *st
 				max = a.AllocModifyIndex
 			}
 		}
-		if max == 0 {
-			// No allocations yet: report the table's index so the
-			// client's next query blocks.
-			return snap.Index(tableAllocs)
-		}
+		// A node without allocations reports 0 (the store makes it 1):
+		// its next query blocks until one is placed, and reading the
+		// table's index here would wake every idle node on every
+		// allocation write anywhere in the cluster.
 		return max, nil
 	})
 	if err != nil {

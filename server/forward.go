@@ -106,7 +106,7 @@ func (p *connPool) get(ctx context.Context, addr string) (*rpc.Client, error) {
 		conn.Close()
 		return nil, fmt.Errorf("write protocol byte to %s: %w", addr, err)
 	}
-	c := rpc.NewClientWithCodec(codec.GoRpc.ClientCodec(conn, structs.MsgpackHandle))
+	c := rpc.NewClientWithCodec(codec.GoRpc.ClientCodec(structs.BufferedRPCConn(conn), structs.MsgpackHandle))
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if existing, ok := p.conns[addr]; ok {

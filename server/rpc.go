@@ -102,7 +102,7 @@ func (s *Server) handleConn(conn net.Conn) {
 	_ = conn.SetReadDeadline(time.Time{})
 	switch first[0] {
 	case RPCProtocolMsgpack:
-		s.rpcServer.srv.ServeCodec(codec.GoRpc.ServerCodec(conn, structs.MsgpackHandle))
+		s.rpcServer.srv.ServeCodec(codec.GoRpc.ServerCodec(structs.BufferedRPCConn(conn), structs.MsgpackHandle))
 	case rpcRaft:
 		s.raftLayer.handoff(s.ctx, conn)
 	case rpcMultiplex:

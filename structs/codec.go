@@ -4,8 +4,10 @@
 package structs
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"reflect"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
@@ -35,3 +37,20 @@ func Encode(t MessageType, msg any) ([]byte, error) {
 func Decode(buf []byte, out any) error {
 	return codec.NewDecoderBytes(buf, MsgpackHandle).Decode(out)
 }
+
+// rpcReadBuffer is the read buffer of an RPC connection.
+const rpcReadBuffer = 64 << 10
+
+// BufferedRPCConn wraps an RPC connection so the msgpack codec's many
+// small reads hit a buffer, not the socket (go-msgpack's net/rpc codecs
+// read unbuffered: one system call per few bytes otherwise).
+func BufferedRPCConn(c io.ReadWriteCloser) io.ReadWriteCloser {
+	return &bufferedReadConn{ReadWriteCloser: c, r: bufio.NewReaderSize(c, rpcReadBuffer)}
+}
+
+type bufferedReadConn struct {
+	io.ReadWriteCloser
+	r *bufio.Reader
+}
+
+func (b *bufferedReadConn) Read(p []byte) (int, error) { return b.r.Read(p) }

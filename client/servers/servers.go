@@ -190,7 +190,7 @@ func (c *Client) openSession(conn net.Conn) (*rpc.Client, *yamux.Session, error)
 		}
 	}
 	go c.acceptStreams(session)
-	return rpc.NewClientWithCodec(codec.GoRpc.ClientCodec(rpcStream, structs.MsgpackHandle)), session, nil
+	return rpc.NewClientWithCodec(codec.GoRpc.ClientCodec(structs.BufferedRPCConn(rpcStream), structs.MsgpackHandle)), session, nil
 }
 
 // acceptStreams serves the streams the server opens on session until it
