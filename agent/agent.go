@@ -236,6 +236,11 @@ func (a *Agent) launchDrivers(ctx context.Context, saved map[string][]byte) erro
 	}
 	sort.Strings(names)
 	for _, name := range names {
+		if optInDrivers[name] && !pluginEnabled(a.cfg.PluginConfig[name]) && saved[name] == nil {
+			// Off unless enabled (raw_exec, as in Nomad): a process that
+			// could only report "undetected" is not worth its memory.
+			continue
+		}
 		d := a.reattachDriver(ctx, name, saved[name])
 		if d == nil {
 			cmd := exec.Command(exe, "plugin", "driver", name)
@@ -290,6 +295,21 @@ func (a *Agent) reattachDriver(ctx context.Context, name string, saved []byte) *
 	}
 	a.logger.Info("reattached to driver plugin", "driver", name, "pid", rc.Pid)
 	return d
+}
+
+// optInDrivers are the built-in drivers that do nothing unless their
+// plugin config says `enabled = true`.
+var optInDrivers = map[string]bool{"raw_exec": true, "mock_driver": true}
+
+// pluginEnabled reads `enabled` from a plugin's config block.
+func pluginEnabled(cfg map[string]any) bool {
+	switch v := cfg["enabled"].(type) {
+	case bool:
+		return v
+	case string:
+		return v == "true"
+	}
+	return false
 }
 
 // HTTPAddr returns the address the HTTP API listens on.
