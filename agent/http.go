@@ -106,6 +106,7 @@ func (h *HTTPServer) routes() {
 	h.handle("GET /v1/agent/self", h.agentSelf)
 	h.handle("GET /v1/agent/health", h.agentHealth)
 	h.mux.HandleFunc("GET /v1/client/fs/logs/{alloc}", h.logs)
+	h.allocOpRoutes()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("no handler for %s %s", r.Method, r.URL.Path), http.StatusNotFound)
 	})

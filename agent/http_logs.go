@@ -188,6 +188,10 @@ func (a *Agent) serveClientStream(req *structs.ClientStreamRequest, conn io.Read
 	fail := func(code int, msg string) {
 		_ = enc.Encode(&structs.ClientStreamHeader{Error: msg, Code: code})
 	}
+	if isClientOp(req.Method) {
+		a.serveClientOp(req, conn)
+		return
+	}
 	if req.Method != structs.ClientStreamLogs {
 		fail(http.StatusNotImplemented, "unknown stream method "+strconv.Quote(req.Method))
 		return

@@ -260,6 +260,10 @@ func (ar *AllocRunner) TaskState(task string) *structs.TaskState {
 	return tr.State()
 }
 
+// TaskRunner returns one task's runner, for operations a user asks of a
+// running task (`alloc signal`); nil for an unknown task.
+func (ar *AllocRunner) TaskRunner(task string) *taskrunner.TaskRunner { return ar.tasks[task] }
+
 // Kill stops the allocation as a stop from the servers does (shutdown
 // delay, then the tasks in lifecycle order, then the poststop tasks) and
 // waits until every task is dead or ctx ends.
