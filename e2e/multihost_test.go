@@ -30,11 +30,8 @@ func TestMultiHostPlacement(t *testing.T) {
 	srv := c.addHost()
 	srv.start("server {\n  enabled = true\n  bootstrap_expect = 1\n}\n")
 	srv.waitHTTP(30*time.Second, "/v1/status/leader")
-	var clients []*netHost
 	for i := 0; i < 3; i++ {
-		h := c.addHost()
-		h.start(fmt.Sprintf(clientConf, srv.ip+":4647"))
-		clients = append(clients, h)
+		c.addHost().start(fmt.Sprintf(clientConf, srv.ip+":4647"))
 	}
 	api, err := nomad.NewClient(&nomad.Config{Address: srv.addr()})
 	if err != nil {

@@ -16,6 +16,7 @@ var blockErrorCases = func() []struct {
 	type tc = struct {
 		name string
 		src  string
+		//lint:ignore U1000 the shape of TestParseErrors' cases; these need no options
 		opts *ParseOptions
 		want []string
 	}

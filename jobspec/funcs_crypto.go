@@ -101,6 +101,9 @@ var rsaDecryptFunc = function.New(&function.Spec{
 			}
 			key = rk
 		}
+		// Nomad's rsadecrypt takes PKCS #1 v1.5 ciphertext: job files that
+		// use it must keep working.
+		//lint:ignore SA1019 compatibility with Nomad's rsadecrypt
 		out, err := rsa.DecryptPKCS1v15(nil, key, ct)
 		if err != nil {
 			return cty.NilVal, fmt.Errorf("decrypt: %w", err)

@@ -248,6 +248,7 @@ func testRSAKey(t *testing.T) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	//lint:ignore SA1019 rsadecrypt's input format
 	ct, err := rsa.EncryptPKCS1v15(rand.Reader, &k.PublicKey, []byte("secret"))
 	if err != nil {
 		t.Fatal(err)

@@ -18,13 +18,16 @@ import (
 var groupSpec = &spec[api.TaskGroup]{
 	what: "group",
 	attrs: map[string]attrFn[api.TaskGroup]{
-		"count":                        intPtrAttr(func(g *api.TaskGroup) **int { return &g.Count }),
-		"meta":                         mapAttr(func(g *api.TaskGroup) *map[string]string { return &g.Meta }),
-		"shutdown_delay":               durationPtrAttr(func(g *api.TaskGroup) **time.Duration { return &g.ShutdownDelay }),
-		"max_run_duration":             durationPtrAttr(func(g *api.TaskGroup) **time.Duration { return &g.MaxRunDuration }),
+		"count":            intPtrAttr(func(g *api.TaskGroup) **int { return &g.Count }),
+		"meta":             mapAttr(func(g *api.TaskGroup) *map[string]string { return &g.Meta }),
+		"shutdown_delay":   durationPtrAttr(func(g *api.TaskGroup) **time.Duration { return &g.ShutdownDelay }),
+		"max_run_duration": durationPtrAttr(func(g *api.TaskGroup) **time.Duration { return &g.MaxRunDuration }),
+		//lint:ignore SA1019 deprecated in Nomad, still accepted in job files
 		"stop_after_client_disconnect": durationPtrAttr(func(g *api.TaskGroup) **time.Duration { return &g.StopAfterClientDisconnect }),
-		"max_client_disconnect":        durationPtrAttr(func(g *api.TaskGroup) **time.Duration { return &g.MaxClientDisconnect }),
-		"prevent_reschedule_on_lost":   boolPtrAttr(func(g *api.TaskGroup) **bool { return &g.PreventRescheduleOnLost }),
+		//lint:ignore SA1019 deprecated in Nomad, still accepted in job files
+		"max_client_disconnect": durationPtrAttr(func(g *api.TaskGroup) **time.Duration { return &g.MaxClientDisconnect }),
+		//lint:ignore SA1019 deprecated in Nomad, still accepted in job files
+		"prevent_reschedule_on_lost": boolPtrAttr(func(g *api.TaskGroup) **bool { return &g.PreventRescheduleOnLost }),
 	},
 	blocks: map[string]blockRule[api.TaskGroup]{
 		"meta":           mapBlock(func(g *api.TaskGroup) *map[string]string { return &g.Meta }),

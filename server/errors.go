@@ -18,5 +18,3 @@ var ErrUnknownNode = errors.New(ErrUnknownNodeText)
 const ErrUnknownNodeText = "unknown node"
 
 type stateSnapshot = state.Snapshot
-
-const tableAllocs = state.TableAllocs

@@ -179,11 +179,15 @@ func (d *Driver) exec(ctx context.Context, c *client.Client, t *task, cmd []stri
 	var proc client.Process
 	stdinEOF := make(chan struct{})
 	var in io.Reader = eofNotifier{r: orEmpty(stdin), eof: stdinEOF}
+	if tty {
+		// A terminal has no end of input to forward: the shim closes
+		// the session when the process exits.
+		stdinEOF = nil
+		in = orEmpty(stdin)
+	}
 	opts := []cio.Opt{cio.WithStreams(in, stdout, stderr)}
 	if tty {
 		opts = append(opts, cio.WithTerminal)
-		stdinEOF = nil
-		in = orEmpty(stdin)
 	}
 	execID := "exec-" + randomHex(8)
 	proc, err = ct.Exec(ctx, execID, &pspec, cio.NewCreator(opts...))
