@@ -72,10 +72,10 @@ func TestFunctions(t *testing.T) {
 		{`dirname("/a/b.txt")`, `"/a"`},
 		{`distinct([1, 1, 2])`, `[1,2]`},
 		{`element(["a", "b"], 3)`, `"b"`},
-		{`file("DIR/a.txt")`, `"hello\n"`},
-		{`fileexists("DIR/a.txt")`, `true`},
-		{`fileexists("DIR/none")`, `false`},
-		{`fileset("DIR", "conf/**/*.tpl")`, `["conf/b.tpl","conf/sub/c.tpl"]`},
+		{`file("@DIR@/a.txt")`, `"hello\n"`},
+		{`fileexists("@DIR@/a.txt")`, `true`},
+		{`fileexists("@DIR@/none")`, `false`},
+		{`fileset("@DIR@", "conf/**/*.tpl")`, `["conf/b.tpl","conf/sub/c.tpl"]`},
 		{`flatten([[1], [2, [3]]])`, `[1,2,3]`},
 		{`floor(1.8)`, `1`},
 		{`format("%s-%03d", "a", 7)`, `"a-007"`},
@@ -122,7 +122,7 @@ func TestFunctions(t *testing.T) {
 		{`strlen("abc")`, `3`},
 		{`strrev("abc")`, `"cba"`},
 		{`substr("hello", 1, 3)`, `"ell"`},
-		{`templatefile("DIR/conf/b.tpl", { port = 80, servers = ["x", "y"] })`, `"port=80\nserver x\nserver y"`},
+		{`templatefile("@DIR@/conf/b.tpl", { port = 80, servers = ["x", "y"] })`, `"port=80\nserver x\nserver y"`},
 		{`timeadd("2024-01-01T00:00:00Z", "90m")`, `"2024-01-01T01:30:00Z"`},
 		{`timestamp()`, `~^"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"$`},
 		{`title("hello world")`, `"Hello World"`},
@@ -151,7 +151,7 @@ func TestFunctions(t *testing.T) {
 	called := map[string]bool{}
 	call := regexp.MustCompile(`([a-z_0-9]+)\(`)
 	for _, tc := range cases {
-		expr := strings.ReplaceAll(tc.expr, "DIR", dir)
+		expr := strings.ReplaceAll(tc.expr, "@DIR@", dir) // "@" appears in neither base64 nor PEM
 		for _, m := range call.FindAllStringSubmatch(expr, -1) {
 			called[m[1]] = true
 		}
