@@ -18,33 +18,34 @@ func deepCopy[T any](v *T) *T {
 		return nil
 	}
 	out := new(T)
-	copyValue(reflect.ValueOf(out).Elem(), reflect.ValueOf(v).Elem())
+	CopyValue(reflect.ValueOf(out).Elem(), reflect.ValueOf(v).Elem())
 	return out
 }
 
-// copyValue sets dst, a settable value of src's type, to a deep copy of
-// src. Unexported fields are not copied; the model has none.
-func copyValue(dst, src reflect.Value) {
+// CopyValue sets dst, a settable value of src's type, to a deep copy of
+// src: pointers, slices, maps and interfaces are copied, not shared. It is
+// exported for the API conversion, which copies wire types the same way. Unexported fields are not copied; the model has none.
+func CopyValue(dst, src reflect.Value) {
 	switch src.Kind() {
 	case reflect.Pointer:
 		if src.IsNil() {
 			return
 		}
 		p := reflect.New(src.Type().Elem())
-		copyValue(p.Elem(), src.Elem())
+		CopyValue(p.Elem(), src.Elem())
 		dst.Set(p)
 	case reflect.Interface:
 		if src.IsNil() {
 			return
 		}
 		e := reflect.New(src.Elem().Type()).Elem()
-		copyValue(e, src.Elem())
+		CopyValue(e, src.Elem())
 		dst.Set(e)
 	case reflect.Struct:
 		t := src.Type()
 		for i := range t.NumField() {
 			if t.Field(i).IsExported() {
-				copyValue(dst.Field(i), src.Field(i))
+				CopyValue(dst.Field(i), src.Field(i))
 			}
 		}
 	case reflect.Slice:
@@ -53,12 +54,12 @@ func copyValue(dst, src reflect.Value) {
 		}
 		s := reflect.MakeSlice(src.Type(), src.Len(), src.Len())
 		for i := range src.Len() {
-			copyValue(s.Index(i), src.Index(i))
+			CopyValue(s.Index(i), src.Index(i))
 		}
 		dst.Set(s)
 	case reflect.Array:
 		for i := range src.Len() {
-			copyValue(dst.Index(i), src.Index(i))
+			CopyValue(dst.Index(i), src.Index(i))
 		}
 	case reflect.Map:
 		if src.IsNil() {
@@ -68,7 +69,7 @@ func copyValue(dst, src reflect.Value) {
 		iter := src.MapRange()
 		for iter.Next() {
 			e := reflect.New(src.Type().Elem()).Elem()
-			copyValue(e, iter.Value())
+			CopyValue(e, iter.Value())
 			m.SetMapIndex(iter.Key(), e)
 		}
 		dst.Set(m)

@@ -341,7 +341,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		if len(src) > 4096 {
-			t.Skip("bounded input")
+			src = src[:4096] // keep each run fast; every input is still parsed
 		}
 		c, err := Parse("fuzz.hcl", src)
 		if err == nil && c == nil {

@@ -131,7 +131,7 @@ func joinPath(path, name string) string {
 // current form, which Canonicalize would otherwise shadow.
 func copyJob(j *api.Job) *api.Job {
 	c := new(api.Job)
-	copyValue(reflect.ValueOf(c).Elem(), reflect.ValueOf(j).Elem())
+	structs.CopyValue(reflect.ValueOf(c).Elem(), reflect.ValueOf(j).Elem())
 	foldDeprecated(c)
 	return c
 }

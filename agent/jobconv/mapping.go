@@ -6,6 +6,8 @@ package jobconv
 import (
 	"fmt"
 	"reflect"
+
+	"github.com/droverhq/drover/structs"
 )
 
 // convert sets dst to src, matching struct fields by name, in either
@@ -40,7 +42,7 @@ func convert(dst, src reflect.Value, path string) error {
 		if src.Type() != dst.Type() {
 			return fmt.Errorf("%s: cannot convert %s to %s", path, src.Type(), dst.Type())
 		}
-		copyValue(dst, src)
+		structs.CopyValue(dst, src)
 	case src.Kind() != dst.Kind():
 		return fmt.Errorf("%s: cannot convert %s to %s", path, src.Type(), dst.Type())
 	case src.Kind() == reflect.Struct:
@@ -91,54 +93,4 @@ func convert(dst, src reflect.Value, path string) error {
 		dst.Set(src.Convert(dst.Type()))
 	}
 	return nil
-}
-
-// copyValue sets dst, a settable value of src's type, to a deep copy of src.
-func copyValue(dst, src reflect.Value) {
-	switch src.Kind() {
-	case reflect.Pointer:
-		if src.IsNil() {
-			return
-		}
-		p := reflect.New(src.Type().Elem())
-		copyValue(p.Elem(), src.Elem())
-		dst.Set(p)
-	case reflect.Interface:
-		if src.IsNil() {
-			return
-		}
-		e := reflect.New(src.Elem().Type()).Elem()
-		copyValue(e, src.Elem())
-		dst.Set(e)
-	case reflect.Struct:
-		t := src.Type()
-		for i := range t.NumField() {
-			if t.Field(i).IsExported() {
-				copyValue(dst.Field(i), src.Field(i))
-			}
-		}
-	case reflect.Slice:
-		if src.IsNil() {
-			return
-		}
-		s := reflect.MakeSlice(src.Type(), src.Len(), src.Len())
-		for i := range src.Len() {
-			copyValue(s.Index(i), src.Index(i))
-		}
-		dst.Set(s)
-	case reflect.Map:
-		if src.IsNil() {
-			return
-		}
-		m := reflect.MakeMapWithSize(src.Type(), src.Len())
-		iter := src.MapRange()
-		for iter.Next() {
-			e := reflect.New(src.Type().Elem()).Elem()
-			copyValue(e, iter.Value())
-			m.SetMapIndex(iter.Key(), e)
-		}
-		dst.Set(m)
-	default:
-		dst.Set(src)
-	}
 }
