@@ -7,9 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"sync"
+	"time"
 
+	"github.com/droverhq/drover/client/allocrunner"
 	"github.com/droverhq/drover/client/allocrunner/taskrunner"
+	"github.com/droverhq/drover/plugins"
 	"github.com/droverhq/drover/structs"
 )
 
@@ -59,4 +64,149 @@ func (c *Client) SignalAlloc(ctx context.Context, allocID, task, sig string) err
 		return fmt.Errorf("signal allocation %q: %w", allocID, err)
 	}
 	return nil
+}
+
+// RestartAlloc restarts, in place, one task of an allocation this client
+// runs, or with task "" every task that is running (`alloc restart`). The
+// restarts do not count against the restart policy. Naming a task that is
+// not running is an error. With allTasks, Nomad also runs again the
+// ephemeral prestart and poststart tasks that already completed; Drover's
+// task runners end for good once such a task completed, so allTasks
+// restarts the running tasks (sidecars included) like task "" does.
+func (c *Client) RestartAlloc(ctx context.Context, allocID, task string, allTasks bool) error {
+	ar, ok := c.runnerOf(allocID)
+	if !ok {
+		return fmt.Errorf("restart allocation %q: %w", allocID, ErrUnknownAlloc)
+	}
+	if task != "" {
+		tr := ar.TaskRunner(task)
+		if tr == nil {
+			return fmt.Errorf("restart allocation %q: %w %q", allocID, ErrUnknownTask, task)
+		}
+		return tr.Restart(ctx, taskrunner.ReasonUserRequested)
+	}
+	names := runningTasks(ar.TaskStates())
+	if len(names) == 0 {
+		return fmt.Errorf("restart allocation %q: no task is running: %w", allocID, taskrunner.ErrTaskNotRunning)
+	}
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			err := ar.TaskRunner(name).Restart(ctx, taskrunner.ReasonUserRequested)
+			// A task that exited since its state was read is no failure.
+			if err != nil && !errors.Is(err, taskrunner.ErrTaskNotRunning) {
+				errs[i] = err
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("restart allocation %q: %w", allocID, err)
+	}
+	return nil
+}
+
+// AllocResourceUsage is an allocation's resource usage, with the JSON
+// shape of Nomad's api.AllocResourceUsage: the sum over its running
+// tasks, each task's own, and when it was measured (Unix nanoseconds).
+type AllocResourceUsage struct {
+	ResourceUsage *plugins.ResourceUsage
+	Tasks         map[string]*plugins.TaskResourceUsage
+	Timestamp     int64
+}
+
+// AllocStats measures the resource usage of an allocation's running tasks
+// through their drivers. Tasks that are not running, or whose driver
+// reports no usage, are left out, as in Nomad.
+func (c *Client) AllocStats(ctx context.Context, allocID string) (*AllocResourceUsage, error) {
+	ar, ok := c.runnerOf(allocID)
+	if !ok {
+		return nil, fmt.Errorf("stats of allocation %q: %w", allocID, ErrUnknownAlloc)
+	}
+	names := runningTasks(ar.TaskStates())
+	samples := make([]*plugins.TaskResourceUsage, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			u, err := ar.TaskRunner(name).Stats(ctx)
+			if err != nil {
+				c.logger.Debug("no resource usage for task", "alloc_id", allocID, "task", name, "error", err)
+				return
+			}
+			samples[i] = u
+		})
+	}
+	wg.Wait()
+	out := &AllocResourceUsage{
+		ResourceUsage: &plugins.ResourceUsage{MemoryStats: &plugins.MemoryStats{}, CpuStats: &plugins.CpuStats{}},
+		Tasks:         map[string]*plugins.TaskResourceUsage{},
+		Timestamp:     time.Now().UnixNano(),
+	}
+	for i, u := range samples {
+		if u == nil {
+			continue
+		}
+		out.Tasks[names[i]] = u
+		addUsage(out.ResourceUsage, u.ResourceUsage)
+		out.Timestamp = max(out.Timestamp, u.Timestamp)
+	}
+	return out, nil
+}
+
+// addUsage adds one task's usage to the allocation's sum.
+func addUsage(sum, u *plugins.ResourceUsage) {
+	if u == nil {
+		return
+	}
+	if m := u.MemoryStats; m != nil {
+		s := sum.MemoryStats
+		s.RSS += m.RSS
+		s.Cache += m.Cache
+		s.Swap += m.Swap
+		s.Usage += m.Usage
+		s.MaxUsage += m.MaxUsage
+		s.KernelUsage += m.KernelUsage
+		s.KernelMaxUsage += m.KernelMaxUsage
+		s.Measured = mergeMeasured(s.Measured, m.Measured)
+	}
+	if cs := u.CpuStats; cs != nil {
+		s := sum.CpuStats
+		s.SystemMode += cs.SystemMode
+		s.UserMode += cs.UserMode
+		s.TotalTicks += cs.TotalTicks
+		s.ThrottledPeriods += cs.ThrottledPeriods
+		s.ThrottledTime += cs.ThrottledTime
+		s.Percent += cs.Percent
+		s.Measured = mergeMeasured(s.Measured, cs.Measured)
+	}
+}
+
+func mergeMeasured(have, more []string) []string {
+	for _, m := range more {
+		if !slices.Contains(have, m) {
+			have = append(have, m)
+		}
+	}
+	return have
+}
+
+// runningTasks lists, sorted, the tasks whose state is running.
+func runningTasks(states map[string]*structs.TaskState) []string {
+	names := make([]string, 0, len(states))
+	for name, st := range states {
+		if st.State == structs.TaskStateRunning {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// runnerOf returns the runner of an allocation this client runs.
+func (c *Client) runnerOf(allocID string) (*allocrunner.AllocRunner, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ar, ok := c.allocs[allocID]
+	return ar, ok
 }

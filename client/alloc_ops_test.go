@@ -96,3 +96,75 @@ func TestSignalAlloc(t *testing.T) {
 		})
 	}
 }
+
+// statsDriver reports a fixed usage per task: 1 MiB RSS and 10% CPU.
+type statsDriver struct{ signalDriver }
+
+func (d *statsDriver) TaskStats(ctx context.Context, _ string, _ time.Duration) (<-chan *plugins.TaskResourceUsage, error) {
+	ch := make(chan *plugins.TaskResourceUsage, 2)
+	for range 2 {
+		ch <- &plugins.TaskResourceUsage{Timestamp: time.Now().UnixNano(), ResourceUsage: &plugins.ResourceUsage{
+			MemoryStats: &plugins.MemoryStats{RSS: 1 << 20, Measured: []string{plugins.MeasuredRSS}},
+			CpuStats:    &plugins.CpuStats{Percent: 10, Measured: []string{plugins.MeasuredPercent}},
+		}}
+	}
+	close(ch)
+	return ch, nil
+}
+
+func TestRestartAndStatsAlloc(t *testing.T) {
+	sd := &statsDriver{signalDriver{Driver: clienttest.NewDriver()}}
+	tc := newTestClient(t, time.Minute, func(c *Config) {
+		c.Drivers = map[string]plugins.Driver{clienttest.DriverName: sd}
+	})
+	a := tc.place(structs.JobTypeService, map[string]any{}, map[string]any{})
+	running := func(starts int) func() error {
+		return func() error {
+			if n := len(sd.Started()); n != starts {
+				return fmt.Errorf("%d starts, want %d", n, starts)
+			}
+			for _, task := range []string{"t0", "t1"} {
+				if st, _ := tc.TaskState(a.ID, task); st == nil || st.State != structs.TaskStateRunning {
+					return fmt.Errorf("task %s not running yet", task)
+				}
+			}
+			return nil
+		}
+	}
+	clienttest.WaitFor(t, waitLong, running(2))
+
+	tests := []struct {
+		name     string
+		alloc    string
+		task     string
+		allTasks bool
+		starts   int // total starts afterwards
+		wantErr  error
+	}{
+		{"one task", a.ID, "t1", false, 3, nil},
+		{"running tasks", a.ID, "", false, 5, nil},
+		{"all tasks", a.ID, "", true, 7, nil},
+		{"unknown task", a.ID, "nope", false, 7, ErrUnknownTask},
+		{"unknown alloc", structs.GenerateUUID(), "", false, 7, ErrUnknownAlloc},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tc.RestartAlloc(context.Background(), tt.alloc, tt.task, tt.allTasks)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("RestartAlloc error %v, want %v", err, tt.wantErr)
+			}
+			clienttest.WaitFor(t, waitLong, running(tt.starts))
+		})
+	}
+
+	u, err := tc.AllocStats(context.Background(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Tasks) != 2 || u.ResourceUsage.MemoryStats.RSS != 2<<20 || u.ResourceUsage.CpuStats.Percent != 20 {
+		t.Fatalf("alloc stats: %d tasks, totals %+v %+v", len(u.Tasks), u.ResourceUsage.MemoryStats, u.ResourceUsage.CpuStats)
+	}
+	if _, err := tc.AllocStats(context.Background(), structs.GenerateUUID()); !errors.Is(err, ErrUnknownAlloc) {
+		t.Fatalf("stats of an unknown allocation: %v", err)
+	}
+}

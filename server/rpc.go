@@ -57,6 +57,7 @@ func (s *Server) startRPC() error {
 		"Plan":     &PlanEndpoint{srv: s},
 		"Operator": &OperatorEndpoint{srv: s},
 		"Status":   &StatusEndpoint{srv: s},
+		"Alloc":    &AllocEndpoint{srv: s},
 	}
 	for name, e := range endpoints {
 		if err := srv.RegisterName(name, e); err != nil {

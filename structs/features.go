@@ -53,7 +53,6 @@ func (j *Job) UnsupportedFeatures() []string {
 			add(len(t.Secrets) > 0, p+"Secrets")
 			add(len(t.Identities) > 0, p+"Identities")
 			add(t.Identity != nil && !isDefaultIdentity(t.Identity), p+"Identity")
-			add(t.DispatchPayload != nil, p+"DispatchPayload")
 			add(t.CSIPluginConfig != nil, p+"CSIPluginConfig")
 			add(len(t.Actions) > 0, p+"Actions")
 			add(t.Resources != nil && t.Resources.Cores > 0, p+"Resources.Cores")

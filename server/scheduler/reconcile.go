@@ -139,13 +139,12 @@ func reconcile(job *structs.Job, allocs []*structs.Allocation, batch bool, taint
 			r.stops = append(r.stops, stopReq{alloc: a, desc: descNotNeeded})
 			continue
 		}
-		if n, ok := tainted[a.NodeID]; ok {
-			switch {
-			case n == nil || n.Status == structs.NodeStatusDown:
-				moving[a.ID] = descLost
-			case a.DesiredTransition.ShouldMigrate():
-				moving[a.ID] = descMigrating
-			}
+		// A migrate mark is honoured on any node: the drainer sets it on
+		// a draining node's allocations, `alloc stop` on any one.
+		if n, ok := tainted[a.NodeID]; ok && (n == nil || n.Status == structs.NodeStatusDown) {
+			moving[a.ID] = descLost
+		} else if a.DesiredTransition.ShouldMigrate() {
+			moving[a.ID] = descMigrating
 		}
 		live[a.TaskGroup] = append(live[a.TaskGroup], a)
 	}

@@ -93,9 +93,11 @@ func (tr *TaskRunner) saveHandle(h *plugins.TaskHandle) {
 
 // restore replays the restarts recorded in a restored task's events, so an
 // agent restart does not reset the count the policy allows per interval.
+// Restarts a user asked for (`alloc restart`) never counted against the
+// policy, so they are not replayed either.
 func (r *restartTracker) restore(events []*structs.TaskEvent) {
 	for _, ev := range events {
-		if ev.Type != structs.TaskRestarting {
+		if ev.Type != structs.TaskRestarting || ev.RestartReason == ReasonUserRequested {
 			continue
 		}
 		at := time.Unix(0, ev.Time)

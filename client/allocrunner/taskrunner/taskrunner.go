@@ -103,6 +103,8 @@ type TaskRunner struct {
 	state  *structs.TaskState
 	taskID string // running attempt, "" when none
 	killed bool
+	// restartRequested is set by Restart (restart.go) for the Run loop.
+	restartRequested bool
 }
 
 // New prepares a runner and records the "Received" event; Run starts it.
@@ -114,7 +116,7 @@ func New(cfg Config) *TaskRunner {
 	logger = logger.Named("task_runner").With("task", cfg.Task.Name)
 	hooks := cfg.Hooks
 	if hooks == nil {
-		hooks = DefaultHooks()
+		hooks = append(DefaultHooks(), &payloadHook{})
 	}
 	jobType := ""
 	var tg *structs.TaskGroup
@@ -280,6 +282,10 @@ func (tr *TaskRunner) Run() {
 		if tr.isKilled() {
 			tr.setState(structs.TaskStateDead, EventKilled())
 			return
+		}
+		if tr.takeRestartRequest() {
+			tr.setState(structs.TaskStatePending, EventRestarting(0, ReasonUserRequested))
+			continue
 		}
 		d := tr.restarts.next(res, startErr)
 		switch d.kind {
