@@ -8,14 +8,11 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"time"
 
@@ -24,7 +21,6 @@ import (
 	"github.com/droverhq/drover/client"
 	"github.com/droverhq/drover/client/servers"
 	"github.com/droverhq/drover/client/state"
-	"github.com/droverhq/drover/drivers/registry"
 	"github.com/droverhq/drover/plugins"
 	"github.com/droverhq/drover/server"
 	"github.com/droverhq/drover/structs"
@@ -126,6 +122,8 @@ func serverConfig(cfg *Config, logger hclog.Logger) server.Config {
 		NumSchedulers:   cfg.NumSchedulers,
 		Autopilot:       cfg.Autopilot,
 		Logger:          logger,
+
+		DefaultSchedulerConfig: cfg.DefaultSchedulerConfig,
 	}
 	if !cfg.DevMode {
 		sc.SerfAddr = net.JoinHostPort(bind(cfg.SerfBind), strconv.Itoa(cfg.SerfPort))
@@ -188,7 +186,14 @@ func (a *Agent) startClient(ctx context.Context, httpAddr string) error {
 			CPU:      cfg.ReservedCPU,
 			MemoryMB: cfg.ReservedMemoryMB,
 			DiskMB:   cfg.ReservedDiskMB,
+			Ports:    cfg.ReservedPorts,
 		},
+
+		NetworkInterface: cfg.NetworkInterface,
+		MinDynamicPort:   cfg.MinDynamicPort,
+		MaxDynamicPort:   cfg.MaxDynamicPort,
+		HostNetworks:     cfg.HostNetworks,
+
 		Drivers:       drivers,
 		HTTPAddr:      httpAddr,
 		DevMode:       cfg.DevMode,
@@ -212,104 +217,6 @@ func (a *Agent) startClient(ctx context.Context, httpAddr string) error {
 		c.Run(ctx)
 	}()
 	return nil
-}
-
-// reattachTimeout bounds the connection to a plugin an earlier agent left
-// running.
-const reattachTimeout = 10 * time.Second
-
-// launchDrivers gets each built-in driver's plugin: the one an earlier
-// agent left running, from its saved reattach config, so its tasks stay
-// supervised (their exit codes and output are not lost); or else a new
-// subprocess of this same binary ("drover plugin driver NAME"). Each gets
-// its `plugin "NAME" { config {...} }` block, and its reattach config is
-// saved for the next agent.
-func (a *Agent) launchDrivers(ctx context.Context, saved map[string][]byte) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find own executable for driver plugins: %w", err)
-	}
-	a.drivers = map[string]*plugins.PluginDriver{}
-	names := make([]string, 0)
-	for name := range registry.Builtin() {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if optInDrivers[name] && !pluginEnabled(a.cfg.PluginConfig[name]) && saved[name] == nil {
-			// Off unless enabled (raw_exec, as in Nomad): a process that
-			// could only report "undetected" is not worth its memory.
-			continue
-		}
-		d := a.reattachDriver(ctx, name, saved[name])
-		if d == nil {
-			cmd := exec.Command(exe, "plugin", "driver", name)
-			d, err = plugins.Launch(ctx, name, cmd, a.logger)
-			if err != nil {
-				return fmt.Errorf("launch driver plugin %q: %w", name, err)
-			}
-		}
-		a.drivers[name] = d
-		rc, err := plugins.MarshalReattachConfig(d.ReattachConfig())
-		if err != nil {
-			return fmt.Errorf("driver plugin %q: %w", name, err)
-		}
-		a.state.PutDriver(name, rc)
-		conf, err := json.Marshal(a.cfg.PluginConfig[name])
-		if err != nil {
-			return fmt.Errorf("encode config of plugin %q: %w", name, err)
-		}
-		if a.cfg.PluginConfig[name] == nil {
-			conf = nil
-		}
-		if err := d.SetConfig(conf); err != nil {
-			return fmt.Errorf("plugin %q: %w", name, err)
-		}
-	}
-	syncCtx, cancel := context.WithTimeout(ctx, reattachTimeout)
-	defer cancel()
-	if err := a.state.Sync(syncCtx); err != nil {
-		return fmt.Errorf("save driver plugin reattach configs: %w", err)
-	}
-	return nil
-}
-
-// reattachDriver connects to the plugin an earlier agent launched, or
-// returns nil when there is none (a dev agent never reattaches: it killed
-// its plugins on the way out) or it is gone.
-func (a *Agent) reattachDriver(ctx context.Context, name string, saved []byte) *plugins.PluginDriver {
-	if saved == nil || a.cfg.DevMode {
-		return nil
-	}
-	rc, err := plugins.UnmarshalReattachConfig(saved)
-	if err != nil {
-		a.logger.Warn("bad saved reattach config for driver plugin, launching a new one", "driver", name, "error", err)
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, reattachTimeout)
-	defer cancel()
-	d, err := plugins.Reattach(ctx, name, rc, a.logger)
-	if err != nil {
-		a.logger.Info("driver plugin not reattachable, launching a new one", "driver", name, "pid", rc.Pid, "error", err)
-		return nil
-	}
-	a.logger.Info("reattached to driver plugin", "driver", name, "pid", rc.Pid)
-	return d
-}
-
-// optInDrivers are the built-in drivers that do nothing unless their
-// plugin config says `enabled = true`.
-var optInDrivers = map[string]bool{"raw_exec": true, "mock_driver": true}
-
-// pluginEnabled reads `enabled` from a plugin's config block.
-func pluginEnabled(cfg map[string]any) bool {
-	switch v := cfg["enabled"].(type) {
-	case bool:
-		return v
-	case string:
-		return v == "true"
-	}
-	return false
 }
 
 // HTTPAddr returns the address the HTTP API listens on.

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/droverhq/drover/client/fingerprint"
 	"github.com/droverhq/drover/server"
+	"github.com/droverhq/drover/structs"
 )
 
 // Config is the agent's resolved runtime configuration: what the
@@ -51,9 +53,23 @@ type Config struct {
 	ReservedCPU      int
 	ReservedMemoryMB int
 	ReservedDiskMB   int
+	// Client networking: client { network_interface min_dynamic_port
+	// max_dynamic_port reserved { reserved_ports } host_network "NAME" {} }.
+	NetworkInterface string
+	MinDynamicPort   int
+	MaxDynamicPort   int
+	ReservedPorts    string
+	HostNetworks     []fingerprint.HostNetwork
 
 	// PluginConfig is each plugin's `config` block, by plugin name.
 	PluginConfig map[string]map[string]any
+	// PluginDir holds third-party driver plugins; empty means
+	// <DataDir>/plugins, as in Nomad.
+	PluginDir string
+
+	// DefaultSchedulerConfig is the server's default_scheduler_config
+	// block, nil when absent.
+	DefaultSchedulerConfig *structs.SchedulerConfiguration
 }
 
 func (c *Config) validate() error {

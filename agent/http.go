@@ -91,6 +91,7 @@ func (h *HTTPServer) routes() {
 	h.handle("GET /v1/job/{id}/evaluations", h.jobEvaluations)
 	h.handle("GET /v1/job/{id}/summary", h.jobSummary)
 	h.dispatchRoutes()
+	h.jobPlanRoutes()
 	h.handle("GET /v1/allocations", h.allocsList)
 	h.handle("GET /v1/allocation/{id}", h.allocGet)
 	h.handle("GET /v1/evaluations", h.evalsList)
@@ -107,6 +108,9 @@ func (h *HTTPServer) routes() {
 	h.handle("GET /v1/agent/health", h.agentHealth)
 	h.mux.HandleFunc("GET /v1/client/fs/logs/{alloc}", h.logs)
 	h.allocOpRoutes()
+	h.allocExecFSRoutes()
+	h.nodePoolRoutes()
+	h.schedulerConfigRoutes()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("no handler for %s %s", r.Method, r.URL.Path), http.StatusNotFound)
 	})

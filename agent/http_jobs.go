@@ -96,20 +96,17 @@ func (h *HTTPServer) jobsRegister(w http.ResponseWriter, r *http.Request) (any, 
 		// Refuse rather than run less than the user asked for.
 		return nil, errorf(http.StatusBadRequest, "Drover cannot run these parts of the job yet:\n* %s", strings.Join(missing, "\n* "))
 	}
+	var evalID string
+	var index uint64
 	if req.EnforceIndex {
-		existing, err := h.srv.State().Snapshot().JobByID(job.Namespace, job.ID)
-		if err != nil {
-			return nil, err
-		}
-		var current uint64
-		if existing != nil {
-			current = existing.JobModifyIndex
-		}
-		if current != req.JobModifyIndex {
-			return nil, errorf(http.StatusBadRequest, "Enforcing job modify index %d: job exists with conflicting job modify index: %d", req.JobModifyIndex, current)
-		}
+		// The leader checks the index under the job's write lock.
+		evalID, index, err = h.srv.RegisterJobAtIndex(job, req.JobModifyIndex)
+	} else {
+		evalID, index, err = h.srv.RegisterJob(job)
 	}
-	evalID, index, err := h.srv.RegisterJob(job)
+	if server.IsEnforceIndexError(err) || server.IsJobRefusedError(err) {
+		return nil, errorf(http.StatusBadRequest, "%v", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +114,7 @@ func (h *HTTPServer) jobsRegister(w http.ResponseWriter, r *http.Request) (any, 
 	if err != nil {
 		return nil, err
 	}
-	resp := &api.JobRegisterResponse{EvalID: evalID, EvalCreateIndex: index}
+	resp := &api.JobRegisterResponse{EvalID: evalID, EvalCreateIndex: index, Warnings: h.srv.JobWarnings(job)}
 	if stored != nil {
 		resp.JobModifyIndex = stored.JobModifyIndex
 	}

@@ -192,6 +192,10 @@ func (a *Agent) serveClientStream(req *structs.ClientStreamRequest, conn io.Read
 		a.serveClientOp(req, conn)
 		return
 	}
+	if isExecFSMethod(req.Method) {
+		a.serveExecFS(req, conn)
+		return
+	}
 	if req.Method != structs.ClientStreamLogs {
 		fail(http.StatusNotImplemented, "unknown stream method "+strconv.Quote(req.Method))
 		return

@@ -167,3 +167,52 @@ type (
 	JobDispatchResponse = nomad.JobDispatchResponse
 	DispatchOptions     = nomad.DispatchOptions
 )
+
+// Dry runs (`job plan`) and registration with a modify-index check.
+type (
+	JobPlanRequest  = nomad.JobPlanRequest
+	JobPlanResponse = nomad.JobPlanResponse
+	PlanOptions     = nomad.PlanOptions
+	RegisterOptions = nomad.RegisterOptions
+	JobDiff         = nomad.JobDiff
+	TaskGroupDiff   = nomad.TaskGroupDiff
+	TaskDiff        = nomad.TaskDiff
+	FieldDiff       = nomad.FieldDiff
+	ObjectDiff      = nomad.ObjectDiff
+	PlanAnnotations = nomad.PlanAnnotations
+	DesiredUpdates  = nomad.DesiredUpdates
+)
+
+// Operations on a running allocation: exec, files, statistics.
+type (
+	TerminalSize        = nomad.TerminalSize
+	AllocFileInfo       = nomad.AllocFileInfo
+	ExecStreamingInput  = nomad.ExecStreamingInput
+	ExecStreamingOutput = nomad.ExecStreamingOutput
+	AllocResourceUsage  = nomad.AllocResourceUsage
+	TaskResourceUsage   = nomad.TaskResourceUsage
+	ResourceUsage       = nomad.ResourceUsage
+	CpuStats            = nomad.CpuStats
+	MemoryStats         = nomad.MemoryStats
+	HostStats           = nomad.HostStats
+	HostCPUStats        = nomad.HostCPUStats
+	HostMemoryStats     = nomad.HostMemoryStats
+	HostDiskStats       = nomad.HostDiskStats
+)
+
+// Node pools and the scheduler's configuration.
+type (
+	NodePool                          = nomad.NodePool
+	NodePoolSchedulerConfiguration    = nomad.NodePoolSchedulerConfiguration
+	SchedulerConfiguration            = nomad.SchedulerConfiguration
+	SchedulerConfigurationResponse    = nomad.SchedulerConfigurationResponse
+	SchedulerSetConfigurationResponse = nomad.SchedulerSetConfigurationResponse
+	PreemptionConfig                  = nomad.PreemptionConfig
+	SchedulerAlgorithm                = nomad.SchedulerAlgorithm
+)
+
+// Scheduler algorithms.
+const (
+	SchedulerAlgorithmBinpack = nomad.SchedulerAlgorithmBinpack
+	SchedulerAlgorithmSpread  = nomad.SchedulerAlgorithmSpread
+)

@@ -43,7 +43,15 @@ func (s *snapshot) AllocsByJob(string, string) ([]*structs.Allocation, error) {
 	return nil, nil
 }
 func (s *snapshot) AllocsByNode(string) ([]*structs.Allocation, error) { return nil, nil }
-func (s *snapshot) LatestIndex() (uint64, error)                       { return uint64(len(s.nodes) + 100), nil }
+func (s *snapshot) NodeUsage(string) (structs.ComparableResources, error) {
+	return structs.ComparableResources{}, nil
+}
+
+// SchedulerConfig is the defaults: binpack, no service preemption.
+func (s *snapshot) SchedulerConfig() (*structs.SchedulerConfiguration, error) {
+	return structs.DefaultSchedulerConfiguration(), nil
+}
+func (s *snapshot) LatestIndex() (uint64, error) { return uint64(len(s.nodes) + 100), nil }
 
 // planner accepts every plan whole and remembers the last, so the
 // benchmark can check that a placement was made.

@@ -18,11 +18,17 @@ import (
 // each allocation every interval keeps the servers' write rate bounded
 // without losing the final state: on error the batch is kept and merged
 // with anything newer.
+//
+// Before a batch goes out, durable (when set) makes the local state of
+// everything reported so far durable: the servers must never know more of
+// a task than the local state would restore after a kill -9, or a
+// restarted agent would report the task's history going backwards.
 type allocSyncer struct {
 	servers  Servers
 	node     func() *structs.Node
 	interval time.Duration
 	logger   hclog.Logger
+	durable  func(context.Context) error
 
 	mu      sync.Mutex
 	pending map[string]*structs.Allocation
@@ -81,6 +87,13 @@ func (s *allocSyncer) flush(ctx context.Context) error {
 	batch := s.pending
 	s.pending = map[string]*structs.Allocation{}
 	s.mu.Unlock()
+	if s.durable != nil {
+		if err := s.durable(ctx); err != nil {
+			// The servers still get the news: losing the local copy is
+			// the lesser harm.
+			s.logger.Warn("allocation updates sent before the local state was saved", "error", err)
+		}
+	}
 
 	allocs := make([]*structs.Allocation, 0, len(batch))
 	for _, a := range batch {

@@ -50,6 +50,10 @@ type Client struct {
 	runMu   sync.Mutex
 	cancel  context.CancelFunc
 	runDone chan struct{}
+	// destroying counts allocations being destroyed (garbage collected by
+	// the servers): shutdown lets them finish so the local state forgets
+	// them.
+	destroying sync.WaitGroup
 
 	mu       sync.Mutex
 	node     *structs.Node
@@ -101,6 +105,7 @@ func New(cfg *Config, servers Servers, logger hclog.Logger) (*Client, error) {
 		restoreMe:  snap,
 	}
 	c.syncer = newAllocSyncer(servers, c.Node, cfg.StatusBatchInterval, logger)
+	c.syncer.durable = c.state.Sync
 	logger.Info("node fingerprinted", "node_id", node.ID, "name", node.Name,
 		"address", node.Attributes["unique.network.ip-address"], "drivers", len(node.Drivers))
 	return c, nil
@@ -152,6 +157,13 @@ func (c *Client) finish() {
 		if err := c.syncer.flush(ctx); err != nil {
 			c.logger.Warn("failed to send final allocation updates", "error", err)
 		}
+	}
+	destroyed := make(chan struct{})
+	go func() { c.destroying.Wait(); close(destroyed) }()
+	select {
+	case <-destroyed:
+	case <-ctx.Done():
+		c.logger.Warn("allocations still being destroyed at shutdown: the next start destroys them again")
 	}
 	if err := c.state.Sync(ctx); err != nil {
 		c.logger.Error("failed to save client state", "error", err)

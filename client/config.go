@@ -5,10 +5,13 @@ package client
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/droverhq/drover/client/fingerprint"
 	"github.com/droverhq/drover/client/state"
 	"github.com/droverhq/drover/plugins"
+	"github.com/droverhq/drover/structs"
 )
 
 // Defaults for the client's loops.
@@ -36,8 +39,15 @@ type Config struct {
 	// Drivers are the task drivers, already launched by the agent.
 	Drivers map[string]plugins.Driver
 
-	// NetworkInterface names the interface whose address is the node's.
+	// NetworkInterface names the interface whose address is the node's
+	// (client network_interface).
 	NetworkInterface string
+	// HostNetworks are the client's host_network blocks.
+	HostNetworks []fingerprint.HostNetwork
+	// MinDynamicPort and MaxDynamicPort bound the ports the scheduler
+	// picks for dynamic `port` blocks; zero means Nomad's 20000-32000.
+	MinDynamicPort int
+	MaxDynamicPort int
 	// DevMode uses the loopback address and is meant for `agent -dev`.
 	DevMode bool
 	// HTTPAddr is the agent's HTTP address ("host:port") the servers hand
@@ -69,6 +79,9 @@ type Reserved struct {
 	CPU      int // MHz
 	MemoryMB int
 	DiskMB   int
+	// Ports lists host ports no allocation may take ("22,80,8500-8600"),
+	// Nomad's reserved { reserved_ports }.
+	Ports string
 }
 
 func (c *Config) validate() error {
@@ -77,6 +90,19 @@ func (c *Config) validate() error {
 	}
 	if c.Reserved.CPU < 0 || c.Reserved.MemoryMB < 0 || c.Reserved.DiskMB < 0 {
 		return errors.New("client config: reserved resources must not be negative")
+	}
+	if _, err := structs.ParsePortSpec(c.Reserved.Ports); err != nil {
+		return fmt.Errorf("client config: reserved_ports: %w", err)
+	}
+	lo, hi := c.MinDynamicPort, c.MaxDynamicPort
+	if lo == 0 {
+		lo = structs.MinDynamicPort
+	}
+	if hi == 0 {
+		hi = structs.MaxDynamicPort
+	}
+	if lo < 1 || hi > structs.MaxValidPort || lo > hi {
+		return fmt.Errorf("client config: dynamic port range %d-%d must lie within 1-%d with min_dynamic_port <= max_dynamic_port", lo, hi, structs.MaxValidPort)
 	}
 	return nil
 }

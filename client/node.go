@@ -24,6 +24,9 @@ func buildNode(ctx context.Context, cfg *Config) (*structs.Node, error) {
 	host, err := fingerprint.FingerprintHost(fingerprint.Options{
 		DataDir:          cfg.DataDir,
 		NetworkInterface: cfg.NetworkInterface,
+		HostNetworks:     cfg.HostNetworks,
+		MinDynamicPort:   cfg.MinDynamicPort,
+		MaxDynamicPort:   cfg.MaxDynamicPort,
 		DevMode:          cfg.DevMode,
 		Version:          cfg.Version,
 	})
@@ -48,9 +51,10 @@ func buildNode(ctx context.Context, cfg *Config) (*structs.Node, error) {
 		SchedulingEligibility: structs.NodeSchedulingEligible,
 		Status:                structs.NodeStatusInit,
 		ReservedResources: &structs.NodeReservedResources{
-			Cpu:    structs.NodeReservedCpuResources{CpuShares: uint64(cfg.Reserved.CPU)},
-			Memory: structs.NodeReservedMemoryResources{MemoryMB: uint64(cfg.Reserved.MemoryMB)},
-			Disk:   structs.NodeReservedDiskResources{DiskMB: uint64(cfg.Reserved.DiskMB)},
+			Cpu:      structs.NodeReservedCpuResources{CpuShares: uint64(cfg.Reserved.CPU)},
+			Memory:   structs.NodeReservedMemoryResources{MemoryMB: uint64(cfg.Reserved.MemoryMB)},
+			Disk:     structs.NodeReservedDiskResources{DiskMB: uint64(cfg.Reserved.DiskMB)},
+			Networks: structs.NodeReservedNetworkResources{ReservedHostPorts: cfg.Reserved.Ports},
 		},
 	}
 	if node.Meta == nil {

@@ -20,6 +20,18 @@ type Servers interface {
 	UpdateAllocs(ctx context.Context, req *structs.AllocUpdateRequest) (*structs.GenericResponse, error)
 }
 
+// AllocPuller is the pull protocol of allocations, which a Servers
+// implementation offers in addition to GetClientAllocs: the blocking query
+// returns only the IDs and AllocModifyIndex of the node's allocations
+// ("Node.GetClientAllocIndexes") and the client fetches the changed ones
+// ("Node.GetAllocs"), so a change to one allocation does not resend every
+// allocation of the node with its job. The client uses it when its Servers
+// implement it.
+type AllocPuller interface {
+	GetClientAllocIndexes(ctx context.Context, req *structs.NodeAllocsRequest) (*structs.NodeClientAllocsResponse, error)
+	GetAllocs(ctx context.Context, req *structs.AllocsGetRequest) (*structs.AllocsGetResponse, error)
+}
+
 // ErrUnknownNode is what a Servers implementation returns (wrapped, or as
 // text over RPC) when the node is not registered, e.g. after the servers
 // lost their state or garbage collected a node that was down. The client

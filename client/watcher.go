@@ -27,10 +27,14 @@ func (c *Client) watchAllocs(ctx context.Context) {
 	}
 	var index uint64
 	failures := 0
+	fetch := c.fetchAllocs
+	if puller, ok := c.servers.(AllocPuller); ok {
+		fetch = (&allocPull{puller: puller, have: map[string]*structs.Allocation{}}).fetch
+	}
 	for {
 		node := c.Node()
 		started := time.Now()
-		resp, err := c.servers.GetClientAllocs(ctx, &structs.NodeAllocsRequest{
+		resp, err := fetch(ctx, &structs.NodeAllocsRequest{
 			NodeID: node.ID, SecretID: node.SecretID, MinIndex: index, MaxWait: c.cfg.AllocsMaxWait,
 		})
 		if ctx.Err() != nil {
@@ -57,6 +61,63 @@ func (c *Client) watchAllocs(ctx context.Context) {
 		}
 		index = resp.Index
 	}
+}
+
+// fetchAllocs is one blocking query for the node's whole allocations.
+func (c *Client) fetchAllocs(ctx context.Context, req *structs.NodeAllocsRequest) (*structs.NodeAllocsResponse, error) {
+	return c.servers.GetClientAllocs(ctx, req)
+}
+
+// allocPull follows the node's allocations with the pull protocol
+// (AllocPuller) and keeps the latest copy of each, so that fetch answers
+// with the node's whole list, as GetClientAllocs does, having transferred
+// only what changed. It is used by watchAllocs alone.
+type allocPull struct {
+	puller AllocPuller
+	have   map[string]*structs.Allocation
+}
+
+func (p *allocPull) fetch(ctx context.Context, req *structs.NodeAllocsRequest) (*structs.NodeAllocsResponse, error) {
+	idx, err := p.puller.GetClientAllocIndexes(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var pull []string
+	for id, modify := range idx.Allocs {
+		if a, ok := p.have[id]; !ok || modify > a.AllocModifyIndex {
+			pull = append(pull, id)
+		}
+	}
+	for id := range p.have {
+		if _, ok := idx.Allocs[id]; !ok {
+			delete(p.have, id) // garbage collected
+		}
+	}
+	if len(pull) > 0 {
+		got, err := p.puller.GetAllocs(ctx, &structs.AllocsGetRequest{
+			NodeID: req.NodeID, SecretID: req.SecretID, AllocIDs: pull, MinIndex: idx.Index,
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range got.Allocs {
+			p.have[a.ID] = a
+		}
+		for _, id := range pull {
+			if _, ok := p.have[id]; !ok {
+				// Listed but gone by the time it was pulled: the next
+				// query no longer lists it either.
+				delete(idx.Allocs, id)
+			}
+		}
+	}
+	resp := &structs.NodeAllocsResponse{Index: idx.Index, Allocs: make([]*structs.Allocation, 0, len(idx.Allocs))}
+	for id := range idx.Allocs {
+		if a, ok := p.have[id]; ok {
+			resp.Allocs = append(resp.Allocs, a)
+		}
+	}
+	return resp, nil
 }
 
 // runAllocs diffs the servers' view against the running alloc runners: new
@@ -129,6 +190,7 @@ func (c *Client) runAllocs(allocs []*structs.Allocation) {
 	for _, ar := range destroy {
 		c.logger.Info("allocation garbage collected, destroying", "alloc_id", ar.ID())
 		ar.Destroy()
+		c.destroying.Go(func() { <-ar.DestroyCh() })
 	}
 }
 

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/droverhq/drover/agent"
 	"github.com/droverhq/drover/agent/config"
+	"github.com/droverhq/drover/client/fingerprint"
 	"github.com/droverhq/drover/server"
 )
 
@@ -286,7 +289,15 @@ func resolveAgentConfig(cfg *config.Config) (*agent.Config, func(), error) {
 		ReservedCPU:      cfg.Client.Reserved.CPU,
 		ReservedMemoryMB: cfg.Client.Reserved.MemoryMB,
 		ReservedDiskMB:   cfg.Client.Reserved.DiskMB,
+		ReservedPorts:    cfg.Client.Reserved.ReservedPorts,
+		NetworkInterface: cfg.Client.NetworkInterface,
+		MinDynamicPort:   cfg.Client.MinDynamicPort,
+		MaxDynamicPort:   cfg.Client.MaxDynamicPort,
 		PluginConfig:     map[string]map[string]any{},
+		PluginDir:        cfg.PluginDir,
+	}
+	if cfg.Server.DefaultSchedulerConfig != nil {
+		out.DefaultSchedulerConfig = cfg.Server.DefaultSchedulerConfig.Structs()
 	}
 	if out.NodeName == "" {
 		host, err := os.Hostname()
@@ -305,6 +316,10 @@ func resolveAgentConfig(cfg *config.Config) (*agent.Config, func(), error) {
 	for name, p := range cfg.Plugins {
 		out.PluginConfig[name] = p.Config
 	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Client.HostNetworks)) {
+		hn := cfg.Client.HostNetworks[name]
+		out.HostNetworks = append(out.HostNetworks, fingerprint.HostNetwork{Name: name, CIDR: hn.CIDR, Interface: hn.Interface, ReservedPorts: hn.ReservedPorts})
+	}
 	if out.DataDir == "" && out.DevMode {
 		dir, err := os.MkdirTemp("", "drover-dev-")
 		if err != nil {
@@ -319,6 +334,13 @@ func resolveAgentConfig(cfg *config.Config) (*agent.Config, func(), error) {
 			return nil, cleanup, fmt.Errorf("data_dir %q: %w", out.DataDir, err)
 		}
 		out.DataDir = abs
+	}
+	if out.PluginDir != "" {
+		abs, err := filepath.Abs(out.PluginDir)
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("plugin_dir %q: %w", out.PluginDir, err)
+		}
+		out.PluginDir = abs
 	}
 	return out, cleanup, nil
 }

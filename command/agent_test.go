@@ -36,6 +36,23 @@ func TestResolveAgentConfig(t *testing.T) {
 	if out.PluginConfig["raw_exec"]["enabled"] != true || !out.Server || !out.Client || out.NodeName != "n1" {
 		t.Fatalf("resolved: %+v", out)
 	}
+	if out.PluginDir != "" || out.DefaultSchedulerConfig != nil {
+		t.Fatalf("plugin_dir and default_scheduler_config unset, got %q %+v", out.PluginDir, out.DefaultSchedulerConfig)
+	}
+
+	cfg.PluginDir = "rel/plugins"
+	cfg.Server.DefaultSchedulerConfig = &config.SchedulerConfig{SchedulerAlgorithm: "spread"}
+	out, cleanup, err = resolveAgentConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	if !filepath.IsAbs(out.PluginDir) || !strings.HasSuffix(out.PluginDir, "rel/plugins") {
+		t.Fatalf("plugin_dir not made absolute: %q", out.PluginDir)
+	}
+	if c := out.DefaultSchedulerConfig; c == nil || c.SchedulerAlgorithm != "spread" || !c.PreemptionConfig.SystemSchedulerEnabled {
+		t.Fatalf("default_scheduler_config: %+v", c)
+	}
 }
 
 func TestAgentCommandConfigErrors(t *testing.T) {

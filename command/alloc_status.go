@@ -9,8 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	nomad "github.com/hashicorp/nomad/api"
-
 	"github.com/droverhq/drover/api"
 )
 
@@ -81,7 +79,7 @@ func (c *AllocStatusCommand) Run(_ context.Context, args []string) int {
 
 // formatAllocUsage renders the measured use of each running task (the
 // type is Nomad's: Drover's api package has no alias for it yet).
-func formatAllocUsage(u *nomad.AllocResourceUsage) string {
+func formatAllocUsage(u *api.AllocResourceUsage) string {
 	lines := []string{"Task|CPU|CPU User|CPU System|Memory RSS|Memory Cache|Memory Swap"}
 	for _, name := range sortedKeys(u.Tasks) {
 		tu := u.Tasks[name]
@@ -90,10 +88,10 @@ func formatAllocUsage(u *nomad.AllocResourceUsage) string {
 		}
 		cpu, mem := tu.ResourceUsage.CpuStats, tu.ResourceUsage.MemoryStats
 		if cpu == nil {
-			cpu = &nomad.CpuStats{}
+			cpu = &api.CpuStats{}
 		}
 		if mem == nil {
-			mem = &nomad.MemoryStats{}
+			mem = &api.MemoryStats{}
 		}
 		lines = append(lines, fmt.Sprintf("%s|%.0f MHz (%.2f%%)|%.2f%%|%.2f%%|%s|%s|%s", name,
 			cpu.TotalTicks, cpu.Percent, cpu.UserMode, cpu.SystemMode,

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/droverhq/drover/api"
@@ -37,6 +38,10 @@ func (c *JobRunCommand) Help() string {
 
 Run Options:
 
+  -check-index
+    Submit the job only if the servers' job modify index equals this value
+    ("drover job plan" prints it; 0 means the job must not exist yet).
+
   -detach
     Return right after registration and print the evaluation ID.
 
@@ -62,8 +67,10 @@ func (c *JobRunCommand) Run(ctx context.Context, args []string) int {
 	var (
 		detach, verbose, jsonInput, output bool
 		vars, varFiles                     stringList
+		checkIndex                         string
 	)
 	fs := c.FlagSet("job run")
+	fs.StringVar(&checkIndex, "check-index", "", "")
 	fs.BoolVar(&detach, "detach", false, "")
 	fs.BoolVar(&verbose, "verbose", false, "")
 	fs.BoolVar(&jsonInput, "json", false, "")
@@ -101,7 +108,15 @@ func (c *JobRunCommand) Run(ctx context.Context, args []string) int {
 		client.SetNamespace(*job.Namespace)
 	}
 
-	resp, _, err := client.Jobs().Register(job, (&api.WriteOptions{}).WithContext(ctx))
+	var opts *api.RegisterOptions
+	if checkIndex != "" {
+		index, err := strconv.ParseUint(checkIndex, 10, 64)
+		if err != nil {
+			return c.usageError("job run", fmt.Sprintf("Invalid -check-index %q: %v", checkIndex, err))
+		}
+		opts = &api.RegisterOptions{EnforceIndex: true, ModifyIndex: index}
+	}
+	resp, _, err := client.Jobs().RegisterOpts(job, opts, (&api.WriteOptions{}).WithContext(ctx))
 	if err != nil {
 		c.UI.Error(fmt.Sprintf("Error submitting job: %v", err))
 		return ExitError

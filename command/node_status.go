@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	nomad "github.com/hashicorp/nomad/api"
-
 	"github.com/droverhq/drover/api"
 )
 
@@ -116,7 +114,7 @@ func (c *NodeStatusCommand) Run(_ context.Context, args []string) int {
 //
 // The type comes from Nomad's module: Drover's api package has no alias
 // for it yet.
-func formatHostStats(hs *nomad.HostStats) string {
+func formatHostStats(hs *api.HostStats) string {
 	var b strings.Builder
 	var memUsed, memTotal, diskUsed, diskSize uint64
 	if m := hs.Memory; m != nil {

@@ -6,7 +6,6 @@ package command
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/droverhq/drover/drivers/registry"
@@ -17,7 +16,7 @@ func init() {
 	Register("plugin driver", func(ui *UI) Command { return &PluginDriverCommand{UI: ui} })
 }
 
-// PluginDriverCommand serves a built-in task driver as a go-plugin
+// PluginDriverCommand serves built-in task drivers from one go-plugin
 // subprocess. The agent runs it; people do not.
 type PluginDriverCommand struct {
 	UI *UI
@@ -25,29 +24,21 @@ type PluginDriverCommand struct {
 
 // Synopsis implements Command.
 func (c *PluginDriverCommand) Synopsis() string {
-	return "Serve a built-in task driver plugin (run by the agent)"
+	return "Serve built-in task driver plugins (run by the agent)"
 }
 
 // Help implements Command.
 func (c *PluginDriverCommand) Help() string {
 	return strings.TrimSpace(fmt.Sprintf(`
-Usage: drover plugin driver NAME
+Usage: drover plugin driver NAME[,NAME...]
 
-  Serves the built-in task driver NAME over the plugin protocol on this
-  process's stdout. The agent starts one such process per driver; running
-  it by hand only prints a notice and exits.
+  Serves the named built-in task drivers over the plugin protocol on this
+  process's stdout, all from this one process. The agent starts one such
+  process for all its enabled built-in drivers; running it by hand only
+  prints a notice and exits.
 
   Built-in drivers: %s
-`, strings.Join(builtinDriverNames(), ", ")))
-}
-
-func builtinDriverNames() []string {
-	var names []string
-	for name := range registry.Builtin() {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
+`, strings.Join(registry.Names(), ", ")))
 }
 
 // Run implements Command.
@@ -56,14 +47,27 @@ func (c *PluginDriverCommand) Run(ctx context.Context, args []string) int {
 		c.UI.Error(c.Help())
 		return ExitError
 	}
-	factory, ok := registry.Builtin()[args[0]]
-	if !ok {
-		c.UI.Error(fmt.Sprintf("Unknown driver %q; built-in drivers: %s", args[0], strings.Join(builtinDriverNames(), ", ")))
+	builtin := registry.Builtin()
+	var drivers []plugins.Driver
+	seen := map[string]bool{}
+	for _, name := range strings.Split(args[0], ",") {
+		factory, ok := builtin[name]
+		if !ok {
+			c.UI.Error(fmt.Sprintf("Unknown driver %q; built-in drivers: %s", name, strings.Join(registry.Names(), ", ")))
+			return ExitError
+		}
+		if seen[name] {
+			c.UI.Error(fmt.Sprintf("Driver %q is named twice", name))
+			return ExitError
+		}
+		seen[name] = true
+		// go-plugin reads the plugin's log lines from stderr as JSON and
+		// re-logs them in the agent, each under its driver's name.
+		drivers = append(drivers, factory(plugins.PluginLogger(name)))
+	}
+	if err := plugins.ServeDrivers(drivers...); err != nil {
+		c.UI.Error(err.Error())
 		return ExitError
 	}
-	// go-plugin reads the plugin's log lines from stderr as JSON and
-	// re-logs them in the agent under the plugin's name.
-	logger := plugins.PluginLogger(args[0])
-	plugins.Serve(factory(logger))
 	return ExitOK
 }

@@ -324,9 +324,9 @@ func TestAgentKill9TasksSurvive(t *testing.T) {
 		plugins = append(plugins, fresh...)
 	}
 	for _, want := range []string{"reattached to driver plugin: driver=raw_exec", "reattached to driver plugin: driver=exec", "task recovered"} {
-		if !strings.Contains(a2.logs.String(), want) {
-			t.Errorf("restarted agent did not log %q", want)
-		}
+		a2.waitFor(10*time.Second, "restarted agent logs "+strconv.Quote(want), func() (bool, error) {
+			return strings.Contains(a2.logs.String(), want), nil
+		})
 	}
 	a2.waitFor(30*time.Second, "victim reported failed with its exit code", func() (bool, error) {
 		al, _, err := api.Allocations().Info(victimAlloc, nil)
@@ -361,8 +361,12 @@ func TestAgentKill9TasksSurvive(t *testing.T) {
 			}
 		}
 		if al.ClientStatus != "running" || ts.State != "running" || ts.Restarts != st.restarts || started != st.started {
-			t.Errorf("%s alloc %s: client status %s, task %s, restarts %d (was %d), Started events %d (was %d)",
-				st.driver, st.alloc, al.ClientStatus, ts.State, ts.Restarts, st.restarts, started, st.started)
+			var types []string
+			for _, ev := range ts.Events {
+				types = append(types, ev.Type)
+			}
+			t.Errorf("%s alloc %s: client status %s, task %s, restarts %d (was %d), Started events %d (was %d); events %v",
+				st.driver, st.alloc, al.ClientStatus, ts.State, ts.Restarts, st.restarts, started, st.started, types)
 		}
 		if now := shellsOf(st.alloc); !slices.Equal(now, st.pids) {
 			t.Errorf("%s alloc %s: pids %v, were %v", st.driver, st.alloc, now, st.pids)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -22,20 +23,39 @@ import (
 // dead plugin.
 type grpcClient struct {
 	ctx    context.Context
+	conn   grpc.ClientConnInterface // the plugin connection, untagged
 	client proto.DriverClient
 }
 
 var _ Driver = (*grpcClient)(nil)
 
+// newGRPCClient is the client of driver name ("" for whichever driver the
+// plugin serves alone) over conn; ctx ends when the plugin process exits.
+func newGRPCClient(ctx context.Context, conn grpc.ClientConnInterface, name string) *grpcClient {
+	return &grpcClient{ctx: ctx, conn: conn, client: proto.NewDriverClient(namedConn{conn: conn, name: name})}
+}
+
+// named returns a client for driver name over the same connection.
+func (c *grpcClient) named(name string) *grpcClient {
+	return newGRPCClient(c.ctx, c.conn, name)
+}
+
+// name asks the plugin for the driver's name, with the error Name cannot
+// return: launching needs to say why a plugin did not answer.
+func (c *grpcClient) name() (string, error) {
+	resp, err := c.client.Name(c.ctx, &proto.NameRequest{})
+	if err != nil {
+		return "", c.fromStatus(context.Background(), err)
+	}
+	return resp.Name, nil
+}
+
 // Name returns the driver's name, or "" if the plugin cannot be reached:
 // the interface leaves no room for an error, and PluginDriver caches the
 // name at launch so this path is rarely taken.
 func (c *grpcClient) Name() string {
-	resp, err := c.client.Name(c.ctx, &proto.NameRequest{})
-	if err != nil {
-		return ""
-	}
-	return resp.Name
+	name, _ := c.name()
+	return name
 }
 
 func (c *grpcClient) SetConfig(config []byte) error {

@@ -9,3 +9,11 @@ import "os/exec"
 
 // detachProcessGroup has nothing to do where process groups do not exist.
 func detachProcessGroup(*exec.Cmd) {}
+
+// killProcessGroup kills the launched plugin alone where process groups do
+// not exist.
+func killProcessGroup(cmd *exec.Cmd) {
+	if cmd.Process != nil {
+		_ = cmd.Process.Kill()
+	}
+}

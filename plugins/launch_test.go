@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +20,10 @@ import (
 // so Launch and Reattach are tested against a real subprocess.
 const servePluginEnv = "DROVER_TEST_SERVE_FAKE_DRIVER"
 
+// serveTwoEnv makes the test binary one plugin process serving two
+// drivers, "fake" and "other", as `drover plugin driver a,b` does.
+const serveTwoEnv = "DROVER_TEST_SERVE_TWO_DRIVERS"
+
 // shortLivedAgentEnv makes the test binary an "agent" that launches the
 // fake plugin, prints its reattach config and exits without killing it.
 const shortLivedAgentEnv = "DROVER_TEST_SHORT_LIVED_AGENT"
@@ -27,6 +32,12 @@ func TestMain(m *testing.M) {
 	switch {
 	case os.Getenv(servePluginEnv) == "1":
 		Serve(newFakeDriver())
+		os.Exit(0)
+	case os.Getenv(serveTwoEnv) == "1":
+		if err := ServeDrivers(newFakeDriver(), newNamedFake("other")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		os.Exit(0)
 	case os.Getenv(shortLivedAgentEnv) == "1":
 		os.Exit(runShortLivedAgent())
@@ -167,5 +178,122 @@ func TestPluginOutlivesAgent(t *testing.T) {
 			t.Fatalf("plugin pid %d still alive after Kill", rc.Pid)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func twoDriversCmd() *exec.Cmd {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = []string{serveTwoEnv + "=1"}
+	return cmd
+}
+
+// Two drivers in one process keep their identities: each call reaches the
+// driver it names, on launch and after a reattach, and Kill of either
+// ends the shared process.
+func TestLaunchDriversShareOneProcess(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ds, err := LaunchDrivers(ctx, []string{"fake", "other"}, twoDriversCmd(), testLogger(t))
+	if err != nil {
+		t.Fatalf("LaunchDrivers: %v", err)
+	}
+	t.Cleanup(ds["fake"].Kill)
+	rc := ds["fake"].ReattachConfig()
+	if got := ds["other"].ReattachConfig(); got.Pid != rc.Pid {
+		t.Fatalf("drivers run in pids %d and %d, want one process", rc.Pid, got.Pid)
+	}
+	reattached, err := Reattach(ctx, "other", rc, testLogger(t))
+	if err != nil {
+		t.Fatalf("Reattach other: %v", err)
+	}
+	for _, tc := range []struct {
+		via  Driver
+		want string
+	}{{ds["fake"], "fake"}, {ds["other"], "other"}, {reattached, "other"}} {
+		fp, err := tc.via.Fingerprint(ctx)
+		if err != nil {
+			t.Fatalf("Fingerprint of %s: %v", tc.want, err)
+		}
+		if fp.Attributes["driver."+tc.want] != "1" || len(fp.Attributes) != 1 {
+			t.Errorf("Fingerprint through %s driver = %v: answered by the wrong driver", tc.want, fp.Attributes)
+		}
+		if got := tc.via.Name(); got != tc.want {
+			t.Errorf("Name = %q, want %q", got, tc.want)
+		}
+	}
+	if _, err := Reattach(ctx, "raw_exec", rc, testLogger(t)); err == nil || !strings.Contains(err.Error(), `does not serve driver "raw_exec"`) {
+		t.Errorf("Reattach to a driver the process lacks: err = %v", err)
+	}
+	// That failed reattach must not have killed the shared process.
+	if _, err := ds["other"].InspectTask("t1"); err != nil {
+		t.Fatalf("InspectTask after failed reattach: %v", err)
+	}
+
+	ds["other"].Kill()
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(rc.Pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("plugin pid %d still alive after Kill", rc.Pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !ds["fake"].Exited() {
+		t.Error("fake driver's Exited() = false after its process was killed")
+	}
+}
+
+// A third-party plugin is launched before its name is known.
+func TestLaunchUnnamed(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := Launch(ctx, "", fakePluginCmd(), testLogger(t))
+	if err != nil {
+		t.Fatalf("Launch: %v", err)
+	}
+	defer d.Kill()
+	if d.Name() != "fake" {
+		t.Errorf("Name = %q, want fake", d.Name())
+	}
+	if _, err := d.StartTask(testTaskConfig("t1")); err != nil {
+		t.Errorf("StartTask: %v", err)
+	}
+}
+
+// Whatever is not a driver plugin fails to launch with an error, and
+// leaves no process behind.
+func TestLaunchNotAPlugin(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cmd  *exec.Cmd
+		want string
+	}{
+		{"prints junk", exec.Command("/bin/sh", "-c", "echo hello; sleep 30"), "hello"},
+		{"exits", exec.Command("/bin/true"), "Unrecognized remote plugin message"},
+		{"unnamed call to two drivers", twoDriversCmd(), "must name one"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			d, err := Launch(ctx, "", tc.cmd, testLogger(t))
+			if err == nil {
+				d.Kill()
+				t.Fatal("Launch succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Launch error = %v, want it to mention %q", err, tc.want)
+			}
+			if tc.cmd.Process != nil && syscall.Kill(tc.cmd.Process.Pid, 0) == nil {
+				// Reaped by go-plugin, so a live pid is a leak.
+				t.Errorf("process %d left running", tc.cmd.Process.Pid)
+			}
+		})
+	}
+}
+
+func TestLaunchDriversRejectsEmptyNames(t *testing.T) {
+	for _, names := range [][]string{nil, {"fake", ""}} {
+		if _, err := LaunchDrivers(context.Background(), names, twoDriversCmd(), testLogger(t)); err == nil {
+			t.Errorf("LaunchDrivers(%q) succeeded", names)
+		}
 	}
 }

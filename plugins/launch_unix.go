@@ -19,3 +19,11 @@ func detachProcessGroup(cmd *exec.Cmd) {
 	}
 	cmd.SysProcAttr.Setpgid = true
 }
+
+// killProcessGroup kills a launched plugin and everything it started, if
+// it was started: detachProcessGroup made its pid its group's id.
+func killProcessGroup(cmd *exec.Cmd) {
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}

@@ -29,28 +29,35 @@ var Handshake = plugin.HandshakeConfig{
 const PluginSetKey = "driver"
 
 // driverPlugin binds the Driver interface to go-plugin's gRPC protocol. On
-// the plugin side impl is the real driver; on the agent side it is unused.
+// the plugin side impls are the drivers the process serves; on the agent
+// side they are unused.
 type driverPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
-	impl Driver
+	impls []Driver
 }
 
 var _ plugin.GRPCPlugin = (*driverPlugin)(nil)
 
 func (p *driverPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	proto.RegisterDriverServer(s, &grpcServer{impl: p.impl})
+	r, err := newDriverRouter(p.impls)
+	if err != nil {
+		return err
+	}
+	proto.RegisterDriverServer(s, r)
 	return nil
 }
 
-// GRPCClient returns the agent's Driver. go-plugin cancels ctx when the
-// plugin process exits, which ends every call in flight.
+// GRPCClient returns the agent's Driver, not yet tagged with a driver name
+// (see namedConn). go-plugin cancels ctx when the plugin process exits,
+// which ends every call in flight.
 func (p *driverPlugin) GRPCClient(ctx context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (interface{}, error) {
-	return &grpcClient{ctx: ctx, client: proto.NewDriverClient(c)}, nil
+	return newGRPCClient(ctx, c, ""), nil
 }
 
-// pluginSet is the plugin map both sides hand to go-plugin.
-func pluginSet(d Driver) plugin.PluginSet {
-	return plugin.PluginSet{PluginSetKey: &driverPlugin{impl: d}}
+// pluginSet is the plugin map both sides hand to go-plugin: the agent's
+// with no drivers, a plugin's with those it serves.
+func pluginSet(drivers ...Driver) plugin.PluginSet {
+	return plugin.PluginSet{PluginSetKey: &driverPlugin{impls: drivers}}
 }
 
 // PluginLogger is the logger a plugin process should give its driver: JSON
@@ -66,8 +73,21 @@ func PluginLogger(name string) hclog.Logger {
 }
 
 // Serve serves d to the agent that started this process and returns when
-// the agent asks the plugin to shut down (PluginDriver.Kill). It is what
-// `drover plugin driver NAME` runs.
+// the agent asks the plugin to shut down (PluginDriver.Kill). It is what a
+// third-party driver's main function calls.
+func Serve(d Driver) {
+	if err := ServeDrivers(d); err != nil {
+		PluginLogger("plugin").Error("cannot serve driver plugin", "error", err)
+		os.Exit(1)
+	}
+}
+
+// ServeDrivers serves several drivers from this one process, each under its
+// own name (see DriverMetadataKey), until the agent asks the plugin to shut
+// down. It is what `drover plugin driver NAME,NAME...` runs: one process
+// for all built-in drivers costs one Go runtime instead of one per driver.
+// It fails at once, without serving, when drivers is empty or names a
+// driver twice.
 //
 // The plugin must outlive the agent, so that tasks keep running and a
 // restarted agent can Reattach. Two things would otherwise kill it when
@@ -75,12 +95,16 @@ func PluginLogger(name string) hclog.Logger {
 // agent's stderr pipe, and SIGINT from a terminal (go-plugin ignores it).
 // SIGPIPE is caught rather than ignored (the writes then just fail): an
 // ignored signal would be inherited by every task the plugin starts.
-func Serve(d Driver) {
+func ServeDrivers(drivers ...Driver) error {
+	if _, err := newDriverRouter(drivers); err != nil {
+		return err
+	}
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
-		Plugins:         pluginSet(d),
+		Plugins:         pluginSet(drivers...),
 		GRPCServer:      plugin.DefaultGRPCServer,
 		Logger:          PluginLogger("plugin"),
 	})
+	return nil
 }

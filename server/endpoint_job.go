@@ -20,6 +20,10 @@ type JobEndpoint struct {
 // JobRegisterArgs asks to register a (canonicalised, validated) job.
 type JobRegisterArgs struct {
 	Job *structs.Job
+	// EnforceIndex registers only while the stored job's JobModifyIndex is
+	// JobModifyIndex (0: the job must not exist), as `job run -check-index`.
+	EnforceIndex   bool
+	JobModifyIndex uint64
 }
 
 // JobRegisterReply names the evaluation created and the write's index.
@@ -42,6 +46,15 @@ func (j *JobEndpoint) Register(args *JobRegisterArgs, reply *JobRegisterReply) e
 	}
 	if args.Job == nil {
 		return fmt.Errorf("register job: missing job")
+	}
+	if err := j.srv.admitJob(args.Job); err != nil {
+		return err
+	}
+	defer lockJob(j.srv, args.Job.Namespace, args.Job.ID)()
+	if args.EnforceIndex {
+		if err := j.checkJobModifyIndex(args.Job, args.JobModifyIndex); err != nil {
+			return err
+		}
 	}
 	now := time.Now()
 	job := args.Job.Copy()
@@ -72,6 +85,7 @@ func (j *JobEndpoint) Deregister(args *JobDeregisterArgs, reply *JobRegisterRepl
 	if done, err := j.srv.forward("Job.Deregister", args, reply); done {
 		return err
 	}
+	defer lockJob(j.srv, args.Namespace, args.JobID)()
 	job, err := j.srv.state.Snapshot().JobByID(args.Namespace, args.JobID)
 	if err != nil {
 		return err

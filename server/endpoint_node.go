@@ -14,6 +14,10 @@ import (
 // maxClientAllocsWait caps how long GetClientAllocs blocks.
 const maxClientAllocsWait = 5 * time.Minute
 
+// getAllocsMaxLag is how long GetAllocs waits for this server to catch up
+// with the index the client saw.
+const getAllocsMaxLag = 5 * time.Second
+
 // NodeEndpoint is the RPC surface clients call: registration, heartbeats,
 // their allocations, and their allocations' status. Its methods are served
 // over net/rpc and called directly by an in-process client.
@@ -103,10 +107,55 @@ func (n *NodeEndpoint) UpdateStatus(req *structs.NodeUpdateStatusRequest, reply 
 
 // GetClientAllocs returns the node's allocations, blocking until they
 // change past MinIndex (or MaxWait passes). It is a read: any server
-// answers it from its own state.
+// answers it from its own state. It is the full form of
+// GetClientAllocIndexes, for clients that do not pull.
 func (n *NodeEndpoint) GetClientAllocs(req *structs.NodeAllocsRequest, reply *structs.NodeAllocsResponse) error {
-	if _, err := n.authNode(req.NodeID, req.SecretID); err != nil {
+	index, err := n.blockOnNodeAllocs(req, func(snap *stateSnapshot) error {
+		allocs, err := snap.AllocsByNode(req.NodeID)
+		reply.Allocs = allocs
 		return err
+	})
+	if err != nil {
+		return err
+	}
+	reply.Index = index
+	return nil
+}
+
+// GetClientAllocIndexes returns the IDs of the node's allocations with
+// their AllocModifyIndex, blocking until one changes past MinIndex (or
+// MaxWait passes); the client pulls the changed ones with GetAllocs. This
+// is Nomad's shape of Node.GetClientAllocs.
+func (n *NodeEndpoint) GetClientAllocIndexes(req *structs.NodeAllocsRequest, reply *structs.NodeClientAllocsResponse) error {
+	index, err := n.blockOnNodeAllocs(req, func(snap *stateSnapshot) error {
+		allocs, err := snap.AllocsByNode(req.NodeID)
+		if err != nil {
+			return err
+		}
+		reply.Allocs = make(map[string]uint64, len(allocs))
+		for _, a := range allocs {
+			reply.Allocs[a.ID] = a.AllocModifyIndex
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	reply.Index = index
+	return nil
+}
+
+// blockOnNodeAllocs authenticates the node and runs read once the node's
+// allocation index passes req.MinIndex. The query watches only the node's
+// summary row, whose index is the highest AllocModifyIndex of its
+// allocations: it moves only when the servers change what the client
+// should do, so neither the client's own status updates nor writes for
+// other nodes wake it, and the node's allocations are read once per change
+// instead of once per wake-up. A node without allocations reports 0 (the
+// store makes it 1): its next query blocks until one is placed.
+func (n *NodeEndpoint) blockOnNodeAllocs(req *structs.NodeAllocsRequest, read func(snap *stateSnapshot) error) (uint64, error) {
+	if _, err := n.authNode(req.NodeID, req.SecretID); err != nil {
+		return 0, err
 	}
 	wait := req.MaxWait
 	if wait <= 0 || wait > maxClientAllocsWait {
@@ -114,31 +163,53 @@ func (n *NodeEndpoint) GetClientAllocs(req *structs.NodeAllocsRequest, reply *st
 	}
 	ctx, cancel := context.WithTimeout(n.srv.ctx, wait)
 	defer cancel()
+	var readAt *stateSnapshot
 	index, err := n.srv.state.BlockingQuery(ctx, req.MinIndex, func(snap *stateSnapshot) (uint64, error) {
-		allocs, err := snap.AllocsByNode(req.NodeID)
-		if err != nil {
-			return 0, err
-		}
-		reply.Allocs = allocs
-		var max uint64
-		// AllocModifyIndex moves only when the servers change what the
-		// client should do; the client's own status updates leave it, so
-		// they do not wake this query.
-		for _, a := range allocs {
-			if a.AllocModifyIndex > max {
-				max = a.AllocModifyIndex
-			}
-		}
-		// A node without allocations reports 0 (the store makes it 1):
-		// its next query blocks until one is placed, and reading the
-		// table's index here would wake every idle node on every
-		// allocation write anywhere in the cluster.
-		return max, nil
+		readAt = snap
+		return snap.NodeAllocIndex(req.NodeID)
 	})
+	if err == nil {
+		err = read(readAt)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("allocations of node %s: %w", req.NodeID, err)
+	}
+	return index, nil
+}
+
+// GetAllocs returns the calling node's allocations with the given IDs, the
+// pull half of GetClientAllocIndexes. IDs that no longer exist or belong
+// to another node are left out. The client names allocations it saw at
+// req.MinIndex, possibly on another server: this one first waits (briefly)
+// until it has applied that index.
+func (n *NodeEndpoint) GetAllocs(req *structs.AllocsGetRequest, reply *structs.AllocsGetResponse) error {
+	if _, err := n.authNode(req.NodeID, req.SecretID); err != nil {
+		return err
+	}
+	if req.MinIndex > 0 {
+		ctx, cancel := context.WithTimeout(n.srv.ctx, getAllocsMaxLag)
+		err := n.srv.state.WaitForIndex(ctx, req.MinIndex)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("allocations of node %s: %w", req.NodeID, err)
+		}
+	}
+	snap := n.srv.state.Snapshot()
+	reply.Allocs = make([]*structs.Allocation, 0, len(req.AllocIDs))
+	for _, id := range req.AllocIDs {
+		a, err := snap.AllocByID(id)
+		if err != nil {
+			return fmt.Errorf("allocation %s of node %s: %w", id, req.NodeID, err)
+		}
+		if a != nil && a.NodeID == req.NodeID {
+			reply.Allocs = append(reply.Allocs, a)
+		}
+	}
+	index, err := snap.NodeAllocIndex(req.NodeID)
 	if err != nil {
 		return fmt.Errorf("allocations of node %s: %w", req.NodeID, err)
 	}
-	reply.Index = index
+	reply.Index = max(index, 1)
 	return nil
 }
 

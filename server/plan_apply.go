@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/droverhq/drover/server/state"
@@ -109,12 +110,15 @@ func (s *Server) applyPlan(plan *structs.Plan) (*structs.PlanResult, error) {
 }
 
 // evaluatePlan decides which parts of plan fit the state in snap. Stops
-// always apply; a node's placements apply all together or not at all.
+// always apply, except evictions (preemption): those only made room for
+// their node's placements, so they apply with them or not at all. A
+// node's placements apply all together or not at all.
 func evaluatePlan(snap *state.Snapshot, plan *structs.Plan) (*structs.PlanResult, error) {
 	result := &structs.PlanResult{
 		NodeUpdate:     plan.NodeUpdate,
 		NodeAllocation: map[string][]*structs.Allocation{},
 	}
+	updatesCopied := false
 	for nodeID, placements := range plan.NodeAllocation {
 		fits, err := nodeFits(snap, nodeID, plan.NodeUpdate[nodeID], placements)
 		if err != nil {
@@ -124,6 +128,7 @@ func evaluatePlan(snap *state.Snapshot, plan *structs.Plan) (*structs.PlanResult
 			result.NodeAllocation[nodeID] = placements
 			continue
 		}
+		dropEvictions(result, &updatesCopied, nodeID)
 		if result.RefreshIndex == 0 {
 			idx, err := snap.LatestIndex()
 			if err != nil {
@@ -135,8 +140,38 @@ func evaluatePlan(snap *state.Snapshot, plan *structs.Plan) (*structs.PlanResult
 	return result, nil
 }
 
+// dropEvictions removes the evictions on nodeID from result.NodeUpdate,
+// copying the map (shared with the plan) before the first change.
+func dropEvictions(result *structs.PlanResult, copied *bool, nodeID string) {
+	var kept []*structs.Allocation
+	evicted := false
+	for _, a := range result.NodeUpdate[nodeID] {
+		if a.DesiredStatus == structs.AllocDesiredStatusEvict {
+			evicted = true
+			continue
+		}
+		kept = append(kept, a)
+	}
+	if !evicted {
+		return
+	}
+	if !*copied {
+		result.NodeUpdate = maps.Clone(result.NodeUpdate)
+		*copied = true
+	}
+	if len(kept) == 0 {
+		delete(result.NodeUpdate, nodeID)
+	} else {
+		result.NodeUpdate[nodeID] = kept
+	}
+}
+
 // nodeFits checks that the node is up and that its live allocations, less
 // what the plan stops or replaces, plus the plan's placements fit in it.
+// The live allocations' resources come from the state store's per-node
+// usage, adjusted by the few allocations the plan touches, so the check
+// costs O(plan) rather than O(allocations on the node); the node's
+// allocations are read only when a placement asks for host ports.
 func nodeFits(snap *state.Snapshot, nodeID string, stopping, placements []*structs.Allocation) (bool, error) {
 	node, err := snap.NodeByID(nodeID)
 	if err != nil {
@@ -145,30 +180,47 @@ func nodeFits(snap *state.Snapshot, nodeID string, stopping, placements []*struc
 	if node == nil {
 		return false, nil
 	}
-	existing, err := snap.AllocsByNode(nodeID)
+	used, err := snap.NodeUsage(nodeID)
 	if err != nil {
 		return false, err
 	}
 	skip := make(map[string]bool, len(stopping)+len(placements))
+	// release subtracts what a stopped or replaced allocation holds now.
+	release := func(id string) (bool, error) {
+		cur, err := snap.AllocByID(id)
+		if err != nil || cur == nil {
+			return false, err
+		}
+		if cur.NodeID == nodeID && !cur.TerminalStatus() {
+			r := cur.AllocatedResources.Comparable()
+			used.CPU -= r.CPU
+			used.MemoryMB -= r.MemoryMB
+			used.DiskMB -= r.DiskMB
+		}
+		return true, nil
+	}
 	for _, a := range stopping {
+		if skip[a.ID] {
+			continue
+		}
 		skip[a.ID] = true
+		if _, err := release(a.ID); err != nil {
+			return false, err
+		}
 	}
 	newPlacement := false
 	for _, a := range placements {
 		if !skip[a.ID] {
 			skip[a.ID] = true
-			newPlacement = newPlacement || !containsAlloc(existing, a.ID)
+			exists, err := release(a.ID)
+			if err != nil {
+				return false, err
+			}
+			newPlacement = newPlacement || !exists
 		}
 	}
 	if newPlacement && (node.Status != structs.NodeStatusReady || node.SchedulingEligibility == structs.NodeSchedulingIneligible || node.Drain) {
 		return false, nil
-	}
-	var used structs.ComparableResources
-	for _, a := range existing {
-		if skip[a.ID] || a.TerminalStatus() {
-			continue
-		}
-		used.Add(a.AllocatedResources.Comparable())
 	}
 	for _, a := range placements {
 		if a.ClientTerminalStatus() {
@@ -176,15 +228,23 @@ func nodeFits(snap *state.Snapshot, nodeID string, stopping, placements []*struc
 		}
 		used.Add(a.AllocatedResources.Comparable())
 	}
-	ok, _ := node.Comparable().Superset(used)
-	return ok, nil
+	if ok, _ := node.Comparable().Superset(used); !ok {
+		return false, nil
+	}
+	existing, err := portHolders(snap, nodeID, placements)
+	if err != nil {
+		return false, err
+	}
+	return structs.PlacementPortsFit(node, existing, skip, placements), nil
 }
 
-func containsAlloc(allocs []*structs.Allocation, id string) bool {
-	for _, a := range allocs {
-		if a.ID == id {
-			return true
+// portHolders returns the node's allocations when some placement asks for
+// host ports (PlacementPortsFit needs them), and nil otherwise.
+func portHolders(snap *state.Snapshot, nodeID string, placements []*structs.Allocation) ([]*structs.Allocation, error) {
+	for _, a := range placements {
+		if !a.ClientTerminalStatus() && len(structs.AllocHostPorts(a.AllocatedResources)) > 0 {
+			return snap.AllocsByNode(nodeID)
 		}
 	}
-	return false
+	return nil, nil
 }

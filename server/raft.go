@@ -157,6 +157,16 @@ func (s *Server) establishLeadership() error {
 	go s.autopilot(ctx)
 	s.startDrainer(ctx)
 	s.startPeriodic(ctx)
+	if s.cfg.DefaultSchedulerConfig != nil {
+		// A raft write: not under leaderMu, and not blocking leadership.
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if _, err := s.BootstrapSchedulerConfig(s.cfg.DefaultSchedulerConfig); err != nil {
+				s.logger.Error("store default_scheduler_config", "error", err)
+			}
+		}()
+	}
 	s.logger.Info("cluster leadership acquired", "node", s.cfg.NodeName)
 	return nil
 }

@@ -58,6 +58,7 @@ func (s *Server) startRPC() error {
 		"Operator": &OperatorEndpoint{srv: s},
 		"Status":   &StatusEndpoint{srv: s},
 		"Alloc":    &AllocEndpoint{srv: s},
+		"NodePool": &NodePoolEndpoint{srv: s},
 	}
 	for name, e := range endpoints {
 		if err := srv.RegisterName(name, e); err != nil {

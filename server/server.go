@@ -77,7 +77,11 @@ type Config struct {
 	FailedEvalFollowupDelay time.Duration
 	// Autopilot configures dead-server cleanup.
 	Autopilot AutopilotConfig
-	Logger    hclog.Logger
+	// DefaultSchedulerConfig (default_scheduler_config) is stored by the
+	// first leader when no scheduler configuration was ever stored; nil
+	// keeps Nomad's defaults.
+	DefaultSchedulerConfig *structs.SchedulerConfiguration
+	Logger                 hclog.Logger
 
 	// Test knobs: faster raft and membership timings.
 	raftTimeout   time.Duration
@@ -343,8 +347,17 @@ func (s *Server) raftApply(t structs.MessageType, msg any) (uint64, error) {
 		return 0, err
 	}
 	f := s.raft.Apply(buf, 30*time.Second)
-	if err := f.Error(); err != nil {
-		return 0, fmt.Errorf("raft apply: %w", err)
+	// raft answers every future it dequeues, but one still queued when
+	// raft shuts down is never answered: stop waiting at shutdown.
+	errc := make(chan error, 1)
+	go func() { errc <- f.Error() }()
+	select {
+	case err := <-errc:
+		if err != nil {
+			return 0, fmt.Errorf("raft apply: %w", err)
+		}
+	case <-s.ctx.Done():
+		return 0, fmt.Errorf("raft apply: %w", raft.ErrRaftShutdown)
 	}
 	if err, ok := f.Response().(error); ok && err != nil {
 		return 0, err

@@ -5,6 +5,7 @@ package structs
 
 import (
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -74,6 +75,11 @@ type Allocation struct {
 	NextAllocation     string
 	FollowupEvalID     string
 
+	// Preemption: the allocations evicted to place this one, and on an
+	// evicted allocation the one it made room for.
+	PreemptedAllocations  []string
+	PreemptedByAllocation string
+
 	CreateIndex      uint64
 	ModifyIndex      uint64
 	AllocModifyIndex uint64
@@ -111,6 +117,7 @@ func (a *Allocation) Copy() *Allocation {
 		return nil
 	}
 	c := *a
+	c.PreemptedAllocations = slices.Clone(a.PreemptedAllocations)
 	if a.TaskStates != nil {
 		c.TaskStates = make(map[string]*TaskState, len(a.TaskStates))
 		for k, v := range a.TaskStates {
@@ -271,4 +278,31 @@ func (m *AllocMetric) ExhaustedNode(dimension string) {
 		}
 		m.DimensionExhausted[dimension]++
 	}
+}
+
+// NodeClientAllocsResponse answers Node.GetClientAllocIndexes: the IDs of
+// the node's allocations with their AllocModifyIndex. A client compares
+// them with what it runs and pulls only the changed allocations with
+// Node.GetAllocs, so a change to one allocation does not resend every
+// allocation (and its job) of the node.
+type NodeClientAllocsResponse struct {
+	Allocs map[string]uint64
+	Index  uint64
+}
+
+// AllocsGetRequest asks for allocations of the calling node by ID.
+// MinIndex is the index of the GetClientAllocIndexes answer that named
+// them: a server behind it waits to catch up before reading.
+type AllocsGetRequest struct {
+	NodeID   string
+	SecretID string
+	AllocIDs []string
+	MinIndex uint64
+}
+
+// AllocsGetResponse carries the requested allocations (those that still
+// exist), with their jobs.
+type AllocsGetResponse struct {
+	Allocs []*Allocation
+	Index  uint64
 }

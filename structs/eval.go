@@ -22,6 +22,7 @@ const (
 	EvalTriggerRetryFailedAlloc = "alloc-failure"
 	EvalTriggerQueuedAllocs     = "queued-allocs"
 	EvalTriggerMaxPlans         = "max-plan-attempts"
+	EvalTriggerPreemption       = "preemption"
 )
 
 // Evaluation asks the scheduler to reconcile one job with the cluster.

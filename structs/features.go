@@ -30,7 +30,11 @@ func (j *Job) UnsupportedFeatures() []string {
 			continue
 		}
 		g := fmt.Sprintf("TaskGroups[%d].", i)
-		add(len(tg.Networks) > 0, g+"Networks")
+		for k, n := range tg.Networks {
+			if n != nil && !hostNetworkMode(n.Mode) {
+				add(true, fmt.Sprintf("%sNetworks[%d].Mode (%q: only host networking is supported)", g, k, n.Mode))
+			}
+		}
 		add(len(tg.Services) > 0, g+"Services")
 		add(len(tg.Volumes) > 0, g+"Volumes")
 		add(canaries(tg.Update), g+"Update")
@@ -59,6 +63,12 @@ func (j *Job) UnsupportedFeatures() []string {
 		}
 	}
 	return out
+}
+
+// hostNetworkMode reports whether a network mode is host networking, the
+// only mode Drover runs: bridge and CNI modes need network namespaces.
+func hostNetworkMode(mode string) bool {
+	return mode == "" || mode == NetworkModeHost
 }
 
 // canaries reports whether an update block asks for more than the

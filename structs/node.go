@@ -64,8 +64,7 @@ func (n *Node) Copy() *Node {
 	c.Attributes = maps.Clone(n.Attributes)
 	c.Meta = maps.Clone(n.Meta)
 	if n.NodeResources != nil {
-		r := *n.NodeResources
-		c.NodeResources = &r
+		c.NodeResources = deepCopy(n.NodeResources)
 	}
 	if n.ReservedResources != nil {
 		r := *n.ReservedResources
@@ -101,9 +100,16 @@ func (n *Node) Comparable() ComparableResources {
 
 // NodeResources is what a node has, as fingerprinted.
 type NodeResources struct {
-	Cpu            NodeCpuResources
-	Memory         NodeMemoryResources
-	Disk           NodeDiskResources
+	Cpu    NodeCpuResources
+	Memory NodeMemoryResources
+	Disk   NodeDiskResources
+	// Networks are the node's host networks, the default one first
+	// (Mode "host", Device, CIDR, IP); NodeNetworks adds the named
+	// host_network addresses (structs/network.go).
+	Networks     []*NetworkResource
+	NodeNetworks []*NodeNetworkResource
+	// MinDynamicPort and MaxDynamicPort bound the ports the scheduler
+	// picks for dynamic `port` blocks on this node.
 	MinDynamicPort int
 	MaxDynamicPort int
 }
@@ -123,10 +129,15 @@ type NodeDiskResources struct{ DiskMB int64 }
 
 // NodeReservedResources is kept back for the host.
 type NodeReservedResources struct {
-	Cpu    NodeReservedCpuResources
-	Memory NodeReservedMemoryResources
-	Disk   NodeReservedDiskResources
+	Cpu      NodeReservedCpuResources
+	Memory   NodeReservedMemoryResources
+	Disk     NodeReservedDiskResources
+	Networks NodeReservedNetworkResources
 }
+
+// NodeReservedNetworkResources is kept back from the node's ports:
+// ReservedHostPorts is a port list such as "22,80,8500-8600".
+type NodeReservedNetworkResources struct{ ReservedHostPorts string }
 
 // NodeReservedCpuResources is reserved CPU in MHz.
 type NodeReservedCpuResources struct{ CpuShares uint64 }

@@ -22,6 +22,9 @@ const (
 	NodeUpdateDrainRequestType
 	NodeUpdateEligibilityRequestType
 	AllocUpdateDesiredTransitionRequestType
+	NodePoolUpsertRequestType
+	NodePoolDeleteRequestType
+	SchedulerConfigRequestType
 )
 
 // JobRegisterRequest stores a job and the evaluation it triggers.

@@ -36,10 +36,12 @@ type AllocatedResources struct {
 	Shared AllocatedSharedResources
 }
 
-// AllocatedTaskResources is one task's reservation.
+// AllocatedTaskResources is one task's reservation. Networks holds the
+// task's deprecated task-level network with its ports assigned.
 type AllocatedTaskResources struct {
-	Cpu    AllocatedCpuResources
-	Memory AllocatedMemoryResources
+	Cpu      AllocatedCpuResources
+	Memory   AllocatedMemoryResources
+	Networks []*NetworkResource
 }
 
 // AllocatedCpuResources is CPU reserved in MHz.
@@ -53,9 +55,22 @@ type AllocatedMemoryResources struct {
 	MemoryMaxMB int64
 }
 
-// AllocatedSharedResources is reserved once for the whole allocation.
+// AllocatedSharedResources is reserved once for the whole allocation:
+// the group's disk, its `network` blocks with every port's host value
+// assigned, and the same ports flattened (what tasks and services read).
 type AllocatedSharedResources struct {
-	DiskMB int64
+	DiskMB   int64
+	Networks []*NetworkResource
+	Ports    []PortMapping
+}
+
+// PortMapping is one port of an allocation: its label, the host port
+// (Value) on HostIP, and the port inside the network namespace (To).
+type PortMapping struct {
+	Label  string
+	Value  int
+	To     int
+	HostIP string
 }
 
 // Comparable sums an allocation's reservation into one vector, the form the

@@ -332,7 +332,7 @@ func TestUnsupportedFeatures(t *testing.T) {
 	j.Spreads = []*Spread{{Attribute: "${node.datacenter}", Weight: 50}}
 	j.TaskGroups[0].Update.Canary = 1
 	want := []string{
-		"TaskGroups[0].Networks", "TaskGroups[0].Services", "TaskGroups[0].Volumes",
+		`TaskGroups[0].Networks[0].Mode ("bridge": only host networking is supported)`, "TaskGroups[0].Services", "TaskGroups[0].Volumes",
 		"TaskGroups[0].Update", "TaskGroups[0].Scaling", "TaskGroups[0].Disconnect",
 		"TaskGroups[0].Tasks[0].Templates",
 		"TaskGroups[0].Tasks[0].VolumeMounts", "TaskGroups[0].Tasks[0].Identities",

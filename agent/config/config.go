@@ -71,6 +71,8 @@ type Server struct {
 	BootstrapExpect int        `json:"bootstrap_expect,omitempty"`
 	NumSchedulers   int        `json:"num_schedulers,omitempty"`
 	ServerJoin      ServerJoin `json:"server_join"`
+	// DefaultSchedulerConfig is nil when no file has the block.
+	DefaultSchedulerConfig *SchedulerConfig `json:"default_scheduler_config,omitempty"`
 }
 
 // Autopilot is the servers' automatic operator: today, removing servers
@@ -100,6 +102,25 @@ type Client struct {
 	NodePool  string            `json:"node_pool,omitempty"`
 	Meta      map[string]string `json:"meta,omitempty"`
 	Reserved  Reserved          `json:"reserved"`
+
+	// NetworkInterface names the interface whose first IPv4 address is
+	// the node's (and where host-mode ports are bound).
+	NetworkInterface string `json:"network_interface,omitempty"`
+	// MinDynamicPort and MaxDynamicPort bound the ports the scheduler
+	// picks for dynamic port blocks; zero means Nomad's 20000-32000.
+	MinDynamicPort int `json:"min_dynamic_port,omitempty"`
+	MaxDynamicPort int `json:"max_dynamic_port,omitempty"`
+	// HostNetworks are the host_network "NAME" blocks, by name.
+	HostNetworks map[string]*HostNetwork `json:"host_network,omitempty"`
+}
+
+// HostNetwork is a client host_network "NAME" block: a named address of
+// the node, chosen by CIDR and/or interface, that ports may bind.
+type HostNetwork struct {
+	Name          string `json:"name"`
+	CIDR          string `json:"cidr,omitempty"`
+	Interface     string `json:"interface,omitempty"`
+	ReservedPorts string `json:"reserved_ports,omitempty"`
 }
 
 // Reserved is what the client keeps back from scheduling, in MHz and MB.
@@ -107,6 +128,9 @@ type Reserved struct {
 	CPU      int `json:"cpu,omitempty"`
 	MemoryMB int `json:"memory,omitempty"`
 	DiskMB   int `json:"disk,omitempty"`
+	// ReservedPorts lists host ports kept from allocations, such as
+	// "22,80,8500-8600".
+	ReservedPorts string `json:"reserved_ports,omitempty"`
 }
 
 // Plugin is a plugin "NAME" block. Config is free-form: its schema belongs
@@ -193,6 +217,7 @@ func (c *Config) Merge(o *Config) *Config {
 	num(&r.Server.NumSchedulers, o.Server.NumSchedulers)
 	r.Server.ServerJoin.RetryJoin = union(r.Server.ServerJoin.RetryJoin, o.Server.ServerJoin.RetryJoin)
 	num(&r.Server.ServerJoin.RetryMax, o.Server.ServerJoin.RetryMax)
+	mergeSchedulerConfig(&r.Server, &o.Server)
 	if o.Server.ServerJoin.RetryInterval != 0 {
 		r.Server.ServerJoin.RetryInterval = o.Server.ServerJoin.RetryInterval
 	}
@@ -224,6 +249,17 @@ func (c *Config) Merge(o *Config) *Config {
 	num(&r.Client.Reserved.CPU, o.Client.Reserved.CPU)
 	num(&r.Client.Reserved.MemoryMB, o.Client.Reserved.MemoryMB)
 	num(&r.Client.Reserved.DiskMB, o.Client.Reserved.DiskMB)
+	str(&r.Client.Reserved.ReservedPorts, o.Client.Reserved.ReservedPorts)
+	str(&r.Client.NetworkInterface, o.Client.NetworkInterface)
+	num(&r.Client.MinDynamicPort, o.Client.MinDynamicPort)
+	num(&r.Client.MaxDynamicPort, o.Client.MaxDynamicPort)
+	for name, hn := range o.Client.HostNetworks {
+		if r.Client.HostNetworks == nil {
+			r.Client.HostNetworks = map[string]*HostNetwork{}
+		}
+		c := *hn
+		r.Client.HostNetworks[name] = &c
+	}
 
 	for name, p := range o.Plugins {
 		if r.Plugins == nil {
@@ -247,6 +283,13 @@ func (c *Config) clone() *Config {
 	r.Server.ServerJoin.RetryJoin = slices.Clone(c.Server.ServerJoin.RetryJoin)
 	r.Client.Servers = slices.Clone(c.Client.Servers)
 	r.Client.Meta = maps.Clone(c.Client.Meta)
+	if c.Client.HostNetworks != nil {
+		r.Client.HostNetworks = make(map[string]*HostNetwork, len(c.Client.HostNetworks))
+		for name, hn := range c.Client.HostNetworks {
+			h := *hn
+			r.Client.HostNetworks[name] = &h
+		}
+	}
 	r.Plugins = make(map[string]*Plugin, len(c.Plugins))
 	for name, p := range c.Plugins {
 		r.Plugins[name] = p.clone()

@@ -93,9 +93,15 @@ func serverSection(s *Server) section {
 			"retry_join":     setStrings(&j.RetryJoin),
 			"retry_max":      setInt(&j.RetryMax),
 			"retry_interval": setDuration(&j.RetryInterval),
+			"default_scheduler_config": block(func() section {
+				if s.DefaultSchedulerConfig == nil {
+					s.DefaultSchedulerConfig = &SchedulerConfig{}
+				}
+				return schedulerConfigSection(s.DefaultSchedulerConfig)
+			}),
 		},
 		pending: map[string]string{
-			"default_scheduler_config": "block", "plan_rejection_tracker": "block", "search": "block",
+			"plan_rejection_tracker": "block", "search": "block",
 			"authoritative_region": "argument", "data_dir": "argument", "enabled_schedulers": "argument",
 			"encrypt": "argument", "node_gc_threshold": "argument", "job_gc_interval": "argument",
 			"job_gc_threshold": "argument", "eval_gc_threshold": "argument", "deployment_gc_threshold": "argument",
@@ -129,20 +135,51 @@ func clientSection(c *Client) section {
 			"reserved": block(func() section {
 				return section{what: "the reserved block", fields: map[string]field{
 					"cpu": setInt(&c.Reserved.CPU), "memory": setInt(&c.Reserved.MemoryMB), "disk": setInt(&c.Reserved.DiskMB),
-				}, pending: map[string]string{"reserved_ports": "argument", "cores": "argument"}}
+					"reserved_ports": setString(&c.Reserved.ReservedPorts),
+				}, pending: map[string]string{"cores": "argument"}}
 			}),
+			"network_interface": setString(&c.NetworkInterface),
+			"min_dynamic_port":  setInt(&c.MinDynamicPort),
+			"max_dynamic_port":  setInt(&c.MaxDynamicPort),
+			"host_network":      {decode: func(d *decoder, o occurrence) { d.hostNetworks(c, o) }},
 		},
 		pending: map[string]string{
-			"options": "block", "chroot_env": "block", "host_volume": "block", "host_network": "block",
+			"options": "block", "chroot_env": "block", "host_volume": "block",
 			"server_join": "block", "artifact": "block", "template": "block", "drain_on_shutdown": "block",
-			"network_interface": "argument", "network_speed": "argument", "cpu_total_compute": "argument",
+			"network_speed": "argument", "cpu_total_compute": "argument",
 			"memory_total_mb": "argument", "max_kill_timeout": "argument", "gc_interval": "argument",
 			"gc_disk_usage_threshold": "argument", "gc_inode_usage_threshold": "argument",
 			"gc_parallel_destroys": "argument", "gc_max_allocs": "argument", "no_host_uuid": "argument",
 			"cni_path": "argument", "cni_config_dir": "argument", "bridge_network_name": "argument",
-			"bridge_network_subnet": "argument", "min_dynamic_port": "argument", "max_dynamic_port": "argument",
-			"disable_remote_exec": "argument", "cgroup_parent": "argument",
+			"bridge_network_subnet": "argument", "disable_remote_exec": "argument", "cgroup_parent": "argument",
 		},
+	}
+}
+
+// hostNetworks reads one occurrence of `host_network`: labelled blocks
+// `host_network "NAME" { cidr interface reserved_ports }`, as plugins are.
+func (d *decoder) hostNetworks(c *Client, o occurrence) {
+	for _, body := range d.bodies(o) {
+		for _, g := range d.groups(body, false) {
+			for _, ho := range g.occs {
+				if c.HostNetworks == nil {
+					c.HostNetworks = map[string]*HostNetwork{}
+				}
+				if _, dup := c.HostNetworks[g.key]; dup {
+					d.errorf(ho.pos, "Duplicate host_network block", "Host network %q is configured twice in this file.", g.key)
+					continue
+				}
+				hn := &HostNetwork{Name: g.key}
+				c.HostNetworks[g.key] = hn
+				for _, hb := range d.bodies(ho) {
+					d.section(section{what: fmt.Sprintf("host_network %q", g.key), fields: map[string]field{
+						"cidr":           setString(&hn.CIDR),
+						"interface":      setString(&hn.Interface),
+						"reserved_ports": setString(&hn.ReservedPorts),
+					}}, hb)
+				}
+			}
+		}
 	}
 }
 

@@ -130,7 +130,7 @@ func TestAPIJobToStructsFullJob(t *testing.T) {
 		t.Errorf("port = %+v", got)
 	}
 	want := []string{
-		"TaskGroups[0].Networks", "TaskGroups[0].Services", "TaskGroups[0].Volumes",
+		`TaskGroups[0].Networks[0].Mode ("bridge": only host networking is supported)`, "TaskGroups[0].Services", "TaskGroups[0].Volumes",
 		"TaskGroups[0].Tasks[0].Services", "TaskGroups[0].Tasks[0].Templates", "TaskGroups[0].Tasks[0].VolumeMounts",
 		"TaskGroups[0].Tasks[0].Actions",
 	}

@@ -111,12 +111,13 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	}
 	for i := range cfg.Nodes {
 		c.nodes = append(c.nodes, &simNode{
-			cluster: c,
-			node:    NewNode(i, cfg.Datacenter, cfg.Racks),
-			rpc:     c.conns[i%len(c.conns)],
-			seen:    map[string]bool{},
-			pending: map[string]*structs.Allocation{},
-			kick:    make(chan struct{}, 1),
+			cluster:  c,
+			node:     NewNode(i, cfg.Datacenter, cfg.Racks),
+			rpc:      c.conns[i%len(c.conns)],
+			known:    map[string]uint64{},
+			accepted: map[string]bool{},
+			pending:  map[string]*structs.Allocation{},
+			kick:     make(chan struct{}, 1),
 		})
 	}
 	if err := c.registerAll(ctx); err != nil {

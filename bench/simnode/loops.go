@@ -28,8 +28,12 @@ type simNode struct {
 
 	ttl time.Duration
 
-	// seen is touched only by watchLoop.
-	seen map[string]bool
+	// known maps the allocations the servers listed to the
+	// AllocModifyIndex last pulled; touched only by watchLoop.
+	known map[string]uint64
+	// accepted are the allocations reported running; touched only by
+	// watchLoop.
+	accepted map[string]bool
 
 	mu      sync.Mutex
 	pending map[string]*structs.Allocation
@@ -93,27 +97,31 @@ func (n *simNode) heartbeatLoop(ctx context.Context) {
 	}
 }
 
-// watchLoop follows the node's allocations with blocking queries and
-// queues every new allocation the servers want running.
+// watchLoop follows the node's allocations as the real client does: a
+// blocking Node.GetClientAllocIndexes for the IDs and AllocModifyIndex of
+// the node's allocations, then Node.GetAllocs for the changed ones only;
+// every new allocation the servers want running is queued.
 func (n *simNode) watchLoop(ctx context.Context) {
 	defer n.cluster.wg.Done()
 	var index uint64
 	for ctx.Err() == nil {
 		started := time.Now()
-		var resp structs.NodeAllocsResponse
-		err := n.rpc.call(ctx, "Node.GetClientAllocs", &structs.NodeAllocsRequest{
+		var resp structs.NodeClientAllocsResponse
+		err := n.rpc.call(ctx, "Node.GetClientAllocIndexes", &structs.NodeAllocsRequest{
 			NodeID: n.node.ID, SecretID: n.node.SecretID, MinIndex: index, MaxWait: n.cluster.cfg.AllocsMaxWait,
 		}, &resp)
+		if err == nil {
+			err = n.pull(ctx, resp.Allocs, resp.Index)
+		}
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
-			n.cluster.fail("Node.GetClientAllocs", err)
+			n.cluster.fail("Node.GetClientAllocIndexes", err)
 			sleepCtx(ctx, retryWait)
 			continue
 		}
 		n.cluster.queries.Add(1)
-		n.accept(resp.Allocs)
 		if resp.Index <= index && time.Since(started) < minQueryInterval {
 			sleepCtx(ctx, minQueryInterval)
 		}
@@ -121,16 +129,48 @@ func (n *simNode) watchLoop(ctx context.Context) {
 	}
 }
 
-// accept queues a running report for each allocation seen for the first
-// time that the servers want running.
+// pull fetches the allocations whose AllocModifyIndex changed since the
+// last pull and accepts them; allocations no longer listed are forgotten.
+func (n *simNode) pull(ctx context.Context, listed map[string]uint64, index uint64) error {
+	var ids []string
+	for id, mi := range listed {
+		if known, ok := n.known[id]; !ok || mi > known {
+			ids = append(ids, id)
+		}
+	}
+	for id := range n.known {
+		if _, ok := listed[id]; !ok {
+			delete(n.known, id)
+			delete(n.accepted, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var resp structs.AllocsGetResponse
+	err := n.rpc.call(ctx, "Node.GetAllocs", &structs.AllocsGetRequest{
+		NodeID: n.node.ID, SecretID: n.node.SecretID, AllocIDs: ids, MinIndex: index,
+	}, &resp)
+	if err != nil {
+		return err
+	}
+	for _, a := range resp.Allocs {
+		n.known[a.ID] = a.AllocModifyIndex
+	}
+	n.accept(resp.Allocs)
+	return nil
+}
+
+// accept queues a running report for each allocation that the servers
+// want running and that was not accepted before.
 func (n *simNode) accept(allocs []*structs.Allocation) {
 	now := time.Now()
 	var fresh []*structs.Allocation
 	for _, a := range allocs {
-		if n.seen[a.ID] || a.TerminalStatus() || a.DesiredStatus != structs.AllocDesiredStatusRun {
+		if n.accepted[a.ID] || a.TerminalStatus() || a.DesiredStatus != structs.AllocDesiredStatusRun {
 			continue
 		}
-		n.seen[a.ID] = true
+		n.accepted[a.ID] = true
 		states := map[string]*structs.TaskState{}
 		if a.Job != nil {
 			for _, tg := range a.Job.TaskGroups {

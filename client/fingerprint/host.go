@@ -41,6 +41,12 @@ type Options struct {
 	NetworkInterface string
 	// DevMode uses the loopback address, for a single-machine dev agent.
 	DevMode bool
+	// HostNetworks are the client's named host_network blocks.
+	HostNetworks []HostNetwork
+	// MinDynamicPort and MaxDynamicPort bound the node's dynamic ports;
+	// zero means Nomad's default range.
+	MinDynamicPort int
+	MaxDynamicPort int
 	// Version becomes nomad.version.
 	Version string
 
@@ -94,11 +100,25 @@ func FingerprintHost(opts Options) (*Host, error) {
 		attrs["memory.totalbytes"] = strconv.FormatUint(memBytes, 10)
 	}
 
-	ip, err := nodeAddress(opts)
+	ip, device, err := nodeAddress(opts)
 	if err != nil {
 		return nil, fmt.Errorf("fingerprint network: %w", err)
 	}
 	attrs["unique.network.ip-address"] = ip
+	nets, nodeNets, err := networks(ip, device, opts.HostNetworks)
+	if err != nil {
+		return nil, fmt.Errorf("fingerprint network: %w", err)
+	}
+	minPort, maxPort := DefaultMinDynamicPort, DefaultMaxDynamicPort
+	if opts.MinDynamicPort > 0 {
+		minPort = opts.MinDynamicPort
+	}
+	if opts.MaxDynamicPort > 0 {
+		maxPort = opts.MaxDynamicPort
+	}
+	if minPort > maxPort || maxPort > structs.MaxValidPort {
+		return nil, fmt.Errorf("fingerprint network: dynamic port range %d-%d is empty or beyond %d", minPort, maxPort, structs.MaxValidPort)
+	}
 
 	res := &structs.NodeResources{
 		Cpu: structs.NodeCpuResources{
@@ -106,8 +126,10 @@ func FingerprintHost(opts Options) (*Host, error) {
 			TotalCpuCores: uint16(min(cpu.cores, math.MaxUint16)),
 		},
 		Memory:         structs.NodeMemoryResources{MemoryMB: int64(memBytes / (1 << 20))},
-		MinDynamicPort: DefaultMinDynamicPort,
-		MaxDynamicPort: DefaultMaxDynamicPort,
+		Networks:       nets,
+		NodeNetworks:   nodeNets,
+		MinDynamicPort: minPort,
+		MaxDynamicPort: maxPort,
 	}
 	for i := 0; i < cpu.cores && i < math.MaxUint16; i++ {
 		res.Cpu.ReservableCpuCores = append(res.Cpu.ReservableCpuCores, uint16(i))

@@ -288,6 +288,26 @@ func (c *Client) GetClientAllocs(ctx context.Context, req *structs.NodeAllocsReq
 	return &resp, nil
 }
 
+// GetClientAllocIndexes implements client.AllocPuller: a blocking query
+// of the node's allocation IDs and their AllocModifyIndex.
+func (c *Client) GetClientAllocIndexes(ctx context.Context, req *structs.NodeAllocsRequest) (*structs.NodeClientAllocsResponse, error) {
+	var resp structs.NodeClientAllocsResponse
+	if err := c.call(ctx, "Node.GetClientAllocIndexes", req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+// GetAllocs implements client.AllocPuller: the allocations the client
+// found changed.
+func (c *Client) GetAllocs(ctx context.Context, req *structs.AllocsGetRequest) (*structs.AllocsGetResponse, error) {
+	var resp structs.AllocsGetResponse
+	if err := c.call(ctx, "Node.GetAllocs", req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
 // UpdateAllocs implements client.Servers.
 func (c *Client) UpdateAllocs(ctx context.Context, req *structs.AllocUpdateRequest) (*structs.GenericResponse, error) {
 	var resp structs.GenericResponse

@@ -150,6 +150,7 @@ func (b *Builder) Build() *Env {
 		meta = merge(meta, t.Meta)
 		b.setResources(set)
 	}
+	b.setPorts(set)
 	for k, v := range meta {
 		e.vars[MetaPrefix+strings.ToUpper(k)] = v
 		e.vars[MetaPrefix+k] = v

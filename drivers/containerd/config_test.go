@@ -151,18 +151,3 @@ func TestTaskEnv(t *testing.T) {
 		t.Error("taskEnv changed the task's config")
 	}
 }
-
-func TestSignalNames(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		want int
-	}{{"", 15}, {"SIGINT", 2}, {"hup", 1}, {"SIGUSR1", 10}, {"KILL", 9}} {
-		sig, err := parseSignal(tt.name)
-		if err != nil || int(sig) != tt.want {
-			t.Errorf("parseSignal(%q) = %d, %v, want %d", tt.name, sig, err, tt.want)
-		}
-	}
-	if _, err := parseSignal("SIGNOPE"); err == nil {
-		t.Error("parseSignal accepted SIGNOPE")
-	}
-}

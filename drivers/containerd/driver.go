@@ -20,7 +20,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -35,8 +34,8 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 	hclog "github.com/hashicorp/go-hclog"
-	"golang.org/x/sys/unix"
 
+	"github.com/droverhq/drover/drivers/tasktable"
 	"github.com/droverhq/drover/plugins"
 )
 
@@ -82,8 +81,8 @@ type Driver struct {
 	mu     sync.RWMutex
 	config PluginConfig
 	client *client.Client
-	// tasks maps task IDs to tasks; nil marks an ID being started.
-	tasks map[string]*task
+
+	tasks *tasktable.Table[*task]
 }
 
 var _ plugins.Driver = (*Driver)(nil)
@@ -96,7 +95,7 @@ func New(logger hclog.Logger) *Driver {
 	if err != nil {
 		logger.Named(Name).Error("cannot find this executable, which serves as the containers' logger", "error", err)
 	}
-	return &Driver{logger: logger.Named(Name), exe: exe, config: cfg, tasks: map[string]*task{}}
+	return &Driver{logger: logger.Named(Name), exe: exe, config: cfg, tasks: tasktable.New[*task](Name)}
 }
 
 // Name returns "containerd".
@@ -196,29 +195,19 @@ func (d *Driver) StartTask(cfg *plugins.TaskConfig) (*plugins.TaskHandle, error)
 	if err != nil {
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
 	}
-	d.mu.Lock()
-	if _, ok := d.tasks[cfg.ID]; ok {
-		d.mu.Unlock()
-		return nil, fmt.Errorf("start task %q: already running", cfg.ID)
-	}
-	d.tasks[cfg.ID] = nil // reserved while starting
-	d.mu.Unlock()
-
-	t, err := d.start(c, pc.Namespace, cfg, tc)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err != nil {
-		delete(d.tasks, cfg.ID)
-		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
-	}
-	d.tasks[cfg.ID] = t
-	state, err := json.Marshal(handleState{
-		Namespace: t.namespace, ContainerID: t.containerID, Image: t.image, PID: t.pid, StartedAt: t.startedAt,
+	t, err := d.tasks.Start(cfg.ID, func() (*task, error) {
+		t, err := d.start(c, pc.Namespace, cfg, tc)
+		if err != nil {
+			return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
+		}
+		return t, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("start task %q: encode handle: %w", cfg.ID, err)
+		return nil, err
 	}
-	return &plugins.TaskHandle{Version: handleVersion, Config: cfg, State: state}, nil
+	return tasktable.EncodeHandle(cfg, handleVersion, handleState{
+		Namespace: t.namespace, ContainerID: t.containerID, Image: t.image, PID: t.pid, StartedAt: t.startedAt,
+	})
 }
 
 func (d *Driver) start(c *client.Client, ns string, cfg *plugins.TaskConfig, tc TaskConfig) (_ *task, err error) {
@@ -293,7 +282,7 @@ func (d *Driver) start(c *client.Client, ns string, cfg *plugins.TaskConfig, tc 
 	}
 	t := &task{
 		cfg: cfg, namespace: ns, containerID: id, image: img.Name(), pid: ct.Pid(),
-		startedAt: startedAt, stopWatch: stopWatch, done: make(chan struct{}),
+		startedAt: startedAt, stopWatch: stopWatch,
 	}
 	logger := d.logger.With("task_id", cfg.ID, "container", id)
 	go t.watch(watchCtx, c, statusC, logger)
@@ -303,17 +292,7 @@ func (d *Driver) start(c *client.Client, ns string, cfg *plugins.TaskConfig, tc 
 
 // WaitTask waits for the task's exit, as containerd reports it.
 func (d *Driver) WaitTask(ctx context.Context, taskID string) (*plugins.ExitResult, error) {
-	t, err := d.task(taskID)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-t.done:
-		res, _ := t.exit()
-		return res, nil
-	}
+	return d.tasks.Wait(ctx, taskID)
 }
 
 // StopTask sends signal (a name like "SIGINT"; empty means SIGTERM) to the
@@ -321,15 +300,11 @@ func (d *Driver) WaitTask(ctx context.Context, taskID string) (*plugins.ExitResu
 // every process of the container. The escalation matters more than for a
 // plain process: PID 1 of a container ignores SIGTERM unless it handles it.
 func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) error {
-	sig, err := parseSignal(signal)
-	if err != nil {
-		return fmt.Errorf("stop task %q: %w", taskID, err)
-	}
-	t, err := d.task(taskID)
+	t, sig, err := d.tasks.Signaled("stop", taskID, signal)
 	if err != nil {
 		return err
 	}
-	if res, _ := t.exit(); res != nil {
+	if res, _ := t.Exit(); res != nil {
 		return nil
 	}
 	c, _, err := d.getClient()
@@ -342,7 +317,7 @@ func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) e
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
-	case <-t.done:
+	case <-t.Done():
 		return nil
 	case <-timer.C:
 	}
@@ -383,7 +358,7 @@ func (d *Driver) killAndWait(c *client.Client, t *task) error {
 		return err
 	}
 	select {
-	case <-t.done:
+	case <-t.Done():
 		return nil
 	case <-time.After(killTimeout):
 		return fmt.Errorf("container %s did not exit %v after SIGKILL", t.containerID, killTimeout)
@@ -393,31 +368,23 @@ func (d *Driver) killAndWait(c *client.Client, t *task) error {
 // DestroyTask deletes the task's containerd task, container and
 // snapshot. A running task is an error unless force, which kills it.
 func (d *Driver) DestroyTask(taskID string, force bool) error {
-	t, err := d.task(taskID)
-	if err != nil {
-		return err
-	}
-	c, _, err := d.getClient()
-	if err != nil {
-		return fmt.Errorf("destroy task %q: %w", taskID, err)
-	}
-	if res, _ := t.exit(); res == nil {
-		if !force {
-			return fmt.Errorf("destroy task %q: still running", taskID)
+	return d.tasks.Destroy(taskID, force, func(t *task, running bool) error {
+		c, _, err := d.getClient()
+		if err != nil {
+			return err
 		}
-		if err := d.killAndWait(c, t); err != nil {
-			return fmt.Errorf("destroy task %q: %w", taskID, err)
+		if running {
+			if err := d.killAndWait(c, t); err != nil {
+				return err
+			}
 		}
-	}
-	t.stopWatch()
-	if err := deleteContainer(t.ctx(context.Background()), c, t.containerID); err != nil {
-		return fmt.Errorf("destroy task %q: %w", taskID, err)
-	}
-	d.mu.Lock()
-	delete(d.tasks, taskID)
-	d.mu.Unlock()
-	d.logger.Info("task destroyed", "task_id", taskID, "container", t.containerID)
-	return nil
+		t.stopWatch()
+		if err := deleteContainer(t.ctx(context.Background()), c, t.containerID); err != nil {
+			return err
+		}
+		d.logger.Info("task destroyed", "task_id", taskID, "container", t.containerID)
+		return nil
+	})
 }
 
 // deleteContainer deletes a container's task (killing what is left of
@@ -448,26 +415,16 @@ func deleteContainer(ctx context.Context, c *client.Client, id string) error {
 // InspectTask reports the task's state, with its container ID, image and
 // main PID as attributes.
 func (d *Driver) InspectTask(taskID string) (*plugins.TaskStatus, error) {
-	t, err := d.task(taskID)
+	t, err := d.tasks.Get(taskID)
 	if err != nil {
 		return nil, err
 	}
-	st := &plugins.TaskStatus{
-		ID:        taskID,
-		Name:      t.cfg.Name,
-		State:     plugins.TaskStateRunning,
-		StartedAt: t.startedAt,
-		DriverAttributes: map[string]string{
-			"container_id": t.containerID,
-			"namespace":    t.namespace,
-			"image":        t.image,
-			"pid":          strconv.FormatUint(uint64(t.pid), 10),
-		},
-	}
-	if res, at := t.exit(); res != nil {
-		st.State, st.CompletedAt, st.ExitResult = plugins.TaskStateExited, at, res
-	}
-	return st, nil
+	return tasktable.Status(taskID, t.cfg, t, t.startedAt, map[string]string{
+		"container_id": t.containerID,
+		"namespace":    t.namespace,
+		"image":        t.image,
+		"pid":          strconv.FormatUint(uint64(t.pid), 10),
+	}), nil
 }
 
 // RecoverTask re-adopts a task an earlier plugin instance started, by
@@ -477,35 +434,29 @@ func (d *Driver) InspectTask(taskID string) (*plugins.TaskStatus, error) {
 // restart the task; a container left without a task is deleted then.
 // Recovering a task already known is a no-op.
 func (d *Driver) RecoverTask(h *plugins.TaskHandle) error {
-	if h == nil || h.Config == nil {
-		return fmt.Errorf("recover task: handle has no task config")
-	}
-	id := h.Config.ID
-	if h.Version != handleVersion {
-		return fmt.Errorf("recover task %q: handle version %d, want %d", id, h.Version, handleVersion)
-	}
 	var hs handleState
-	if err := json.Unmarshal(h.State, &hs); err != nil {
-		return fmt.Errorf("recover task %q: decode handle state: %w", id, err)
+	id, err := tasktable.DecodeHandle(h, handleVersion, &hs)
+	if err != nil {
+		return err
 	}
 	if hs.ContainerID == "" || hs.Namespace == "" {
 		return fmt.Errorf("recover task %q: handle state has no container", id)
 	}
-	d.mu.RLock()
-	_, known := d.tasks[id]
-	d.mu.RUnlock()
-	if known {
-		return nil
-	}
+	return d.tasks.Recover(id, func() (*task, error) { return d.recover(h.Config, hs) })
+}
+
+// recover loads a task's container and containerd task, and watches it.
+func (d *Driver) recover(cfg *plugins.TaskConfig, hs handleState) (*task, error) {
+	id := cfg.ID
 	c, _, err := d.getClient()
 	if err != nil {
-		return fmt.Errorf("recover task %q: %w", id, err)
+		return nil, fmt.Errorf("recover task %q: %w", id, err)
 	}
 	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), hs.Namespace), rpcTimeout)
 	defer cancel()
 	ctr, err := c.LoadContainer(ctx, hs.ContainerID)
 	if err != nil {
-		return fmt.Errorf("recover task %q: load container %s: %w", id, hs.ContainerID, err)
+		return nil, fmt.Errorf("recover task %q: load container %s: %w", id, hs.ContainerID, err)
 	}
 	ct, err := ctr.Task(ctx, nil)
 	if err != nil {
@@ -514,39 +465,21 @@ func (d *Driver) RecoverTask(h *plugins.TaskHandle) error {
 				d.logger.Warn("deleting a container without task", "container", hs.ContainerID, "error", derr)
 			}
 		}
-		return fmt.Errorf("recover task %q: load task of container %s: %w", id, hs.ContainerID, err)
+		return nil, fmt.Errorf("recover task %q: load task of container %s: %w", id, hs.ContainerID, err)
 	}
 	watchCtx, stopWatch := context.WithCancel(namespaces.WithNamespace(context.Background(), hs.Namespace))
 	statusC, err := ct.Wait(watchCtx)
 	if err != nil {
 		stopWatch()
-		return fmt.Errorf("recover task %q: wait for container %s: %w", id, hs.ContainerID, err)
+		return nil, fmt.Errorf("recover task %q: wait for container %s: %w", id, hs.ContainerID, err)
 	}
 	t := &task{
-		cfg: h.Config, namespace: hs.Namespace, containerID: hs.ContainerID, image: hs.Image,
-		pid: ct.Pid(), startedAt: hs.StartedAt, stopWatch: stopWatch, done: make(chan struct{}),
+		cfg: cfg, namespace: hs.Namespace, containerID: hs.ContainerID, image: hs.Image,
+		pid: ct.Pid(), startedAt: hs.StartedAt, stopWatch: stopWatch,
 	}
-	d.mu.Lock()
-	if _, ok := d.tasks[id]; ok {
-		d.mu.Unlock()
-		stopWatch()
-		return nil
-	}
-	d.tasks[id] = t
-	d.mu.Unlock()
 	logger := d.logger.With("task_id", id, "container", hs.ContainerID)
 	go t.watch(watchCtx, c, statusC, logger)
 	logger.Info("task recovered", "pid", t.pid)
-	return nil
-}
-
-func (d *Driver) task(id string) (*task, error) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	t := d.tasks[id]
-	if t == nil {
-		return nil, fmt.Errorf("containerd task %q: %w", id, plugins.ErrTaskNotFound)
-	}
 	return t, nil
 }
 
@@ -573,21 +506,4 @@ func containerID(cfg *plugins.TaskConfig) string {
 		name = "task"
 	}
 	return name + "-" + hex.EncodeToString(sum[:12])
-}
-
-// parseSignal maps a signal name ("SIGINT", or "INT") to the signal; empty
-// means SIGTERM.
-func parseSignal(name string) (syscall.Signal, error) {
-	if name == "" {
-		return syscall.SIGTERM, nil
-	}
-	upper := strings.ToUpper(name)
-	if !strings.HasPrefix(upper, "SIG") {
-		upper = "SIG" + upper
-	}
-	sig := unix.SignalNum(upper)
-	if sig == 0 {
-		return 0, fmt.Errorf("unknown signal %q", name)
-	}
-	return sig, nil
 }

@@ -132,20 +132,36 @@ func TestImageCommandAndCache(t *testing.T) {
 	}
 }
 
+// A container's PID 1 that does not exit on SIGTERM is SIGKILLed once
+// the stop timeout (kill_timeout) passes: one that ignores TERM, and one
+// with no handler at all, which the kernel shields from SIGTERM as the
+// init of its PID namespace.
 func TestStopEscalation(t *testing.T) {
-	d := newDriver(t)
-	cfg := taskConfig(t, "t1", "sh", "-c", `trap "" TERM; echo ready; sleep 1000`)
-	start(t, d, cfg)
-	eventually(t, "trap installed", func() bool { return readFile(cfg.StdoutPath+".0") == "ready\n" })
-	began := time.Now()
-	if err := d.StopTask("t1", 500*time.Millisecond, "SIGTERM"); err != nil {
-		t.Fatal(err)
-	}
-	if took := time.Since(began); took < 500*time.Millisecond {
-		t.Errorf("StopTask returned after %v, before the timeout", took)
-	}
-	if res := waitTask(t, d, "t1"); res.Signal != 9 || res.ExitCode != 137 {
-		t.Errorf("exit = %+v, want SIGKILL", res)
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"ignores TERM", []string{"sh", "-c", `trap "" TERM; echo ready; sleep 1000`}},
+		{"no handler", []string{"sleep", "1000"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newDriver(t)
+			cfg := taskConfig(t, "t1", tt.args...)
+			start(t, d, cfg)
+			if tt.args[0] == "sh" {
+				eventually(t, "trap installed", func() bool { return readFile(cfg.StdoutPath+".0") == "ready\n" })
+			}
+			began := time.Now()
+			if err := d.StopTask("t1", 500*time.Millisecond, "SIGTERM"); err != nil {
+				t.Fatal(err)
+			}
+			if took := time.Since(began); took < 500*time.Millisecond {
+				t.Errorf("StopTask returned after %v, before the timeout", took)
+			}
+			if res := waitTask(t, d, "t1"); res.Signal != 9 || res.ExitCode != 137 {
+				t.Errorf("exit = %+v, want SIGKILL", res)
+			}
+		})
 	}
 }
 
@@ -185,14 +201,30 @@ func TestMemoryLimitOOMKilled(t *testing.T) {
 	}
 }
 
+// With memory_max (oversubscription) the hard limit is memory_max and
+// memory only the reservation: dd's one buffer of bs bytes fits above
+// memory and below memory_max, and is OOM killed past memory_max.
 func TestMemoryMaxIsHardLimit(t *testing.T) {
 	d := newDriver(t)
-	// 48 MiB fits under memory_max (128) though over memory (32).
-	cfg := taskConfig(t, "t1", "dd", "if=/dev/zero", "of=/dev/null", "bs=48M", "count=1")
-	cfg.MemoryMB, cfg.MemoryMaxMB = 32, 128
-	start(t, d, cfg)
-	if res := waitTask(t, d, "t1"); !res.Successful() || res.OOMKilled {
-		t.Errorf("exit = %+v, want success under memory_max", res)
+	for _, tt := range []struct {
+		name      string
+		block     string
+		memory    int64
+		memoryMax int64
+		oom       bool
+	}{
+		{"above memory, below memory_max", "48M", 32, 128, false},
+		{"above memory_max", "128M", 32, 64, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := taskConfig(t, "t-"+tt.block, "dd", "if=/dev/zero", "of=/dev/null", "bs="+tt.block, "count=1")
+			cfg.MemoryMB, cfg.MemoryMaxMB = tt.memory, tt.memoryMax
+			start(t, d, cfg)
+			res := waitTask(t, d, cfg.ID)
+			if res.OOMKilled != tt.oom || res.Successful() == tt.oom {
+				t.Errorf("exit = %+v: want OOM killed %v", res, tt.oom)
+			}
+		})
 	}
 }
 

@@ -5,7 +5,6 @@ package containerd
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
@@ -13,6 +12,7 @@ import (
 	"github.com/containerd/errdefs"
 	hclog "github.com/hashicorp/go-hclog"
 
+	"github.com/droverhq/drover/drivers/tasktable"
 	"github.com/droverhq/drover/plugins"
 )
 
@@ -29,33 +29,12 @@ type task struct {
 
 	// stopWatch ends the exit watcher (on DestroyTask).
 	stopWatch context.CancelFunc
-	// done is closed once result is set.
-	done chan struct{}
 
-	mu          sync.Mutex
-	result      *plugins.ExitResult
-	completedAt time.Time
+	tasktable.Outcome
 }
 
 func (t *task) ctx(parent context.Context) context.Context {
 	return namespaces.WithNamespace(parent, t.namespace)
-}
-
-// exit returns the task's exit, or nil while it runs.
-func (t *task) exit() (*plugins.ExitResult, time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.result, t.completedAt
-}
-
-func (t *task) setExit(res *plugins.ExitResult, at time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.result != nil {
-		return
-	}
-	t.result, t.completedAt = res, at
-	close(t.done)
 }
 
 // watchRetry is how long the watcher waits before asking containerd
@@ -75,7 +54,7 @@ func (t *task) watch(ctx context.Context, c *client.Client, first <-chan client.
 			var err error
 			statusC, err = t.waitChan(ctx, c)
 			if errdefs.IsNotFound(err) {
-				t.setExit(&plugins.ExitResult{ExitCode: -1, Err: "containerd no longer knows the task: " + err.Error()}, time.Now())
+				t.Set(&plugins.ExitResult{ExitCode: -1, Err: "containerd no longer knows the task: " + err.Error()}, time.Now())
 				return
 			}
 			if err != nil {
@@ -109,7 +88,7 @@ func (t *task) watch(ctx context.Context, c *client.Client, first <-chan client.
 			// Read before anyone deletes the task: the cgroup goes with it.
 			res.OOMKilled = oomKilled(cgroupPath(t.namespace, t.containerID))
 			logger.Info("task exited", "exit_code", res.ExitCode, "signal", res.Signal, "oom_killed", res.OOMKilled)
-			t.setExit(res, exitedAt)
+			t.Set(res, exitedAt)
 			return
 		}
 	}

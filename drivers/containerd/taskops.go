@@ -32,11 +32,7 @@ func (d *Driver) Capabilities() (*plugins.Capabilities, error) {
 
 // SignalTask signals the container's main process, as `docker kill -s`.
 func (d *Driver) SignalTask(taskID, signal string) error {
-	sig, err := parseSignal(signal)
-	if err != nil {
-		return fmt.Errorf("signal task %q: %w", taskID, err)
-	}
-	t, err := d.task(taskID)
+	t, sig, err := d.tasks.Signaled("signal", taskID, signal)
 	if err != nil {
 		return err
 	}
@@ -53,7 +49,7 @@ func (d *Driver) SignalTask(taskID, signal string) error {
 // TaskStats reports the container's cgroup metrics, as containerd's shim
 // reads them (task.Metrics), in v1 or v2 form.
 func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Duration) (<-chan *plugins.TaskResourceUsage, error) {
-	t, err := d.task(taskID)
+	t, err := d.tasks.Get(taskID)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +79,7 @@ func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Dur
 		}
 		return &plugins.TaskResourceUsage{ResourceUsage: ru, Timestamp: at.UnixNano()}, nil
 	}
-	return taskstats.Stream(ctx, interval, t.done, sample, d.logger.With("task_id", taskID)), nil
+	return taskstats.Stream(ctx, interval, t.Done(), sample, d.logger.With("task_id", taskID)), nil
 }
 
 // usageFromMetrics maps cgroup v1 or v2 metrics onto Nomad's stats.
@@ -134,7 +130,7 @@ func (d *Driver) ExecTask(ctx context.Context, taskID string, cmd []string, tty 
 	if len(cmd) == 0 {
 		return 0, fmt.Errorf("exec in task %q: no command", taskID)
 	}
-	t, err := d.task(taskID)
+	t, err := d.tasks.Get(taskID)
 	if err != nil {
 		return 0, err
 	}

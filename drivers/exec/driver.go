@@ -8,7 +8,7 @@
 // PID and IPC namespaces (PID and IPC may be shared with the host through
 // pid_mode/ipc_mode), a root built from its task directory with the host's
 // system directories bound in read-only (chroot_env), a cgroup that
-// enforces its CPU share and memory limit (v1 or v2, see package cgroup),
+// enforces its CPU share and memory limit (v1 or v2, see package cgroups),
 // the user nobody unless the task names another, and a bounded set of
 // capabilities.
 //
@@ -19,7 +19,6 @@ package exec
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -33,9 +32,10 @@ import (
 
 	hclog "github.com/hashicorp/go-hclog"
 
-	"github.com/droverhq/drover/drivers/exec/cgroup"
+	"github.com/droverhq/drover/drivers/cgroups"
 	"github.com/droverhq/drover/drivers/exec/execinit"
 	"github.com/droverhq/drover/drivers/supervise"
+	"github.com/droverhq/drover/drivers/tasktable"
 	"github.com/droverhq/drover/plugins"
 )
 
@@ -56,7 +56,7 @@ type handleState struct {
 	PID       int
 	StartTime uint64 // guards against PID reuse
 	StartedAt time.Time
-	Cgroup    *cgroup.Group
+	Cgroup    *cgroups.Group
 }
 
 // Driver is the exec driver. One instance supervises all its tasks.
@@ -65,7 +65,8 @@ type Driver struct {
 
 	mu       sync.RWMutex
 	settings settings
-	tasks    map[string]*task
+
+	tasks *tasktable.Table[*task]
 }
 
 var _ plugins.Driver = (*Driver)(nil)
@@ -76,7 +77,7 @@ func New(logger hclog.Logger) *Driver {
 	if err != nil {
 		panic(err) // the defaults are constants
 	}
-	return &Driver{logger: logger.Named(Name), settings: s, tasks: map[string]*task{}}
+	return &Driver{logger: logger.Named(Name), settings: s, tasks: tasktable.New[*task](Name)}
 }
 
 // Name returns "exec".
@@ -102,7 +103,7 @@ func (d *Driver) Fingerprint(context.Context) (*plugins.Fingerprint, error) {
 	if os.Geteuid() != 0 {
 		return &plugins.Fingerprint{Health: plugins.HealthUndetected, HealthDescription: "exec driver requires root"}, nil
 	}
-	h, err := cgroup.Detect()
+	h, err := cgroups.Detect()
 	if err == nil {
 		err = h.Check()
 	}
@@ -140,7 +141,7 @@ func (d *Driver) StartTask(cfg *plugins.TaskConfig) (*plugins.TaskHandle, error)
 	if err != nil {
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
 	}
-	hier, err := cgroup.Detect()
+	hier, err := cgroups.Detect()
 	if err == nil {
 		err = hier.Check()
 	}
@@ -148,11 +149,17 @@ func (d *Driver) StartTask(cfg *plugins.TaskConfig) (*plugins.TaskHandle, error)
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
 	}
 
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.tasks[cfg.ID]; ok {
-		return nil, fmt.Errorf("start task %q: already running", cfg.ID)
+	t, err := d.tasks.Start(cfg.ID, func() (*task, error) { return d.start(cfg, ts, spec, hier) })
+	if err != nil {
+		return nil, err
 	}
+	st := t.proc.State()
+	return tasktable.EncodeHandle(cfg, handleVersion,
+		handleState{PID: st.PID, StartTime: st.StartTime, StartedAt: t.proc.StartedAt(), Cgroup: t.group})
+}
+
+// start makes the task's cgroup and starts its init in it.
+func (d *Driver) start(cfg *plugins.TaskConfig, ts taskSettings, spec *execinit.Spec, hier *cgroups.Hierarchy) (*task, error) {
 	group := hier.Group(cfg.ID)
 	if err := group.Create(resources(cfg)); err != nil {
 		group.Remove()
@@ -164,53 +171,36 @@ func (d *Driver) StartTask(cfg *plugins.TaskConfig) (*plugins.TaskHandle, error)
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
 	}
 	logger := d.logger.With("task_id", cfg.ID)
-	proc, err := supervise.StartCommand(initCmd.Cmd, logSpec(cfg), logger, func(pid int) error {
+	proc, err := supervise.StartCommand(initCmd.Cmd, logSpec(cfg), logger, supervise.Hooks{Started: func(pid int) error {
 		initCmd.CloseChildEnds()
 		if err := group.AddProc(pid); err != nil {
 			return err
 		}
 		return initCmd.Release(spec, initTimeout)
-	})
+	}})
 	initCmd.Close()
 	if err != nil {
 		group.KillAll(cleanupTimeout)
 		group.Remove()
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
 	}
-	st := proc.State()
-	state, err := json.Marshal(handleState{PID: st.PID, StartTime: st.StartTime, StartedAt: proc.StartedAt(), Cgroup: group})
-	if err != nil {
-		proc.Kill()
-		proc.Close()
-		group.Remove()
-		return nil, fmt.Errorf("start task %q: encode handle: %w", cfg.ID, err)
-	}
-	d.tasks[cfg.ID] = newTask(cfg, proc, group, logger)
-	logger.Info("task started", "command", ts.Command, "pid", st.PID, "user", spec.UID,
+	logger.Info("task started", "command", ts.Command, "pid", proc.State().PID, "user", spec.UID,
 		"pid_mode", mode(ts.privatePID), "ipc_mode", mode(ts.privateIPC), "caps", joinCaps(ts.caps), "cgroup", group.Dirs)
-	return &plugins.TaskHandle{Version: handleVersion, Config: cfg, State: state}, nil
+	return newTask(cfg, proc, group, logger), nil
 }
 
 // WaitTask waits for the task's exit. A recovered task's exit code cannot
 // be known (it is no longer our child): it is reported as 0, though an OOM
 // kill is still reported.
 func (d *Driver) WaitTask(ctx context.Context, taskID string) (*plugins.ExitResult, error) {
-	t, err := d.task(taskID)
-	if err != nil {
-		return nil, err
-	}
-	return t.wait(ctx)
+	return d.tasks.Wait(ctx, taskID)
 }
 
 // StopTask sends signal (a name like "SIGINT"; empty means SIGTERM) to the
 // task's process group, SIGKILLs it after timeout, then kills whatever is
 // left in the task's cgroup.
 func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) error {
-	sig, err := parseSignal(signal)
-	if err != nil {
-		return fmt.Errorf("stop task %q: %w", taskID, err)
-	}
-	t, err := d.task(taskID)
+	t, sig, err := d.tasks.Signaled("stop", taskID, signal)
 	if err != nil {
 		return err
 	}
@@ -226,34 +216,26 @@ func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) e
 // DestroyTask forgets the task and removes its cgroup. A running task is
 // an error unless force, which kills it.
 func (d *Driver) DestroyTask(taskID string, force bool) error {
-	t, err := d.task(taskID)
-	if err != nil {
-		return err
-	}
-	if res, _ := t.proc.Exit(); res == nil && !force {
-		return fmt.Errorf("destroy task %q: still running", taskID)
-	}
-	if err := t.proc.Kill(); err != nil {
-		return fmt.Errorf("destroy task %q: %w", taskID, err)
-	}
-	<-t.done // the OOM check must read the cgroup before it goes
-	if err := t.group.KillAll(cleanupTimeout); err != nil {
-		return fmt.Errorf("destroy task %q: %w", taskID, err)
-	}
-	if err := t.group.Remove(); err != nil {
-		return fmt.Errorf("destroy task %q: %w", taskID, err)
-	}
-	t.proc.Close()
-	d.mu.Lock()
-	delete(d.tasks, taskID)
-	d.mu.Unlock()
-	return nil
+	return d.tasks.Destroy(taskID, force, func(t *task, _ bool) error {
+		if err := t.proc.Kill(); err != nil {
+			return err
+		}
+		<-t.Done() // the OOM check must read the cgroup before it goes
+		if err := t.group.KillAll(cleanupTimeout); err != nil {
+			return err
+		}
+		if err := t.group.Remove(); err != nil {
+			return err
+		}
+		t.proc.Close()
+		return nil
+	})
 }
 
 // InspectTask reports the task's state, with its PID and cgroup as
 // attributes.
 func (d *Driver) InspectTask(taskID string) (*plugins.TaskStatus, error) {
-	t, err := d.task(taskID)
+	t, err := d.tasks.Get(taskID)
 	if err != nil {
 		return nil, err
 	}
@@ -261,61 +243,31 @@ func (d *Driver) InspectTask(taskID string) (*plugins.TaskStatus, error) {
 	for _, c := range slices.Sorted(maps.Keys(t.group.Dirs)) {
 		attrs["cgroup."+c] = t.group.Dirs[c]
 	}
-	st := &plugins.TaskStatus{
-		ID:               taskID,
-		Name:             t.cfg.Name,
-		State:            plugins.TaskStateRunning,
-		StartedAt:        t.proc.StartedAt(),
-		DriverAttributes: attrs,
-	}
-	if res, at := t.exit(); res != nil {
-		st.State, st.CompletedAt, st.ExitResult = plugins.TaskStateExited, at, res
-	}
-	return st, nil
+	return tasktable.Status(taskID, t.cfg, t, t.proc.StartedAt(), attrs), nil
 }
 
 // RecoverTask re-adopts a task a previous plugin instance started. It
 // fails if the process is gone, so the client knows to restart the task.
 // Recovering a task already known is a no-op.
 func (d *Driver) RecoverTask(h *plugins.TaskHandle) error {
-	if h == nil || h.Config == nil {
-		return fmt.Errorf("recover task: handle has no task config")
-	}
-	id := h.Config.ID
-	if h.Version != handleVersion {
-		return fmt.Errorf("recover task %q: handle version %d, want %d", id, h.Version, handleVersion)
-	}
 	var hs handleState
-	if err := json.Unmarshal(h.State, &hs); err != nil {
-		return fmt.Errorf("recover task %q: decode handle state: %w", id, err)
+	id, err := tasktable.DecodeHandle(h, handleVersion, &hs)
+	if err != nil {
+		return err
 	}
 	if hs.Cgroup == nil || len(hs.Cgroup.Dirs) == 0 {
 		return fmt.Errorf("recover task %q: handle has no cgroup", id)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.tasks[id]; ok {
-		return nil
-	}
-	logger := d.logger.With("task_id", id)
-	proc, err := supervise.Recover(supervise.State{PID: hs.PID, StartTime: hs.StartTime},
-		logSpec(h.Config), hs.StartedAt, logger)
-	if err != nil {
-		return fmt.Errorf("recover task %q: %w", id, err)
-	}
-	d.tasks[id] = newTask(h.Config, proc, hs.Cgroup, logger)
-	logger.Info("task recovered", "pid", hs.PID)
-	return nil
-}
-
-func (d *Driver) task(id string) (*task, error) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	t, ok := d.tasks[id]
-	if !ok {
-		return nil, fmt.Errorf("exec task %q: %w", id, plugins.ErrTaskNotFound)
-	}
-	return t, nil
+	return d.tasks.Recover(id, func() (*task, error) {
+		logger := d.logger.With("task_id", id)
+		proc, err := supervise.Recover(supervise.State{PID: hs.PID, StartTime: hs.StartTime},
+			logSpec(h.Config), hs.StartedAt, logger)
+		if err != nil {
+			return nil, fmt.Errorf("recover task %q: %w", id, err)
+		}
+		logger.Info("task recovered", "pid", hs.PID)
+		return newTask(h.Config, proc, hs.Cgroup, logger), nil
+	})
 }
 
 // buildSpec turns the task into what its init needs: the mounts, the
@@ -432,8 +384,8 @@ func lookupUser(name string) (uid, gid uint32, groups []uint32, err error) {
 	return uint32(id), uint32(g), groups, nil
 }
 
-func resources(cfg *plugins.TaskConfig) cgroup.Resources {
-	return cgroup.Resources{
+func resources(cfg *plugins.TaskConfig) cgroups.Resources {
+	return cgroups.Resources{
 		CPUShares:      uint64(max(cfg.CPUMHz, 0)),
 		MemoryBytes:    max(cfg.MemoryMB, 0) << 20,
 		MemoryMaxBytes: max(cfg.MemoryMaxMB, 0) << 20,

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/droverhq/drover/drivers/exec/cgroup"
+	"github.com/droverhq/drover/drivers/cgroups"
 )
 
 // A task in a private PID namespace is PID 1 and sees only its own
@@ -214,7 +214,7 @@ func TestCommandLookup(t *testing.T) {
 		if _, err := d.InspectTask("t3"); err == nil {
 			t.Errorf("failed task %s is still known", command)
 		}
-		h, err := cgroup.Detect()
+		h, err := cgroups.Detect()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -311,5 +311,32 @@ func TestMemoryLimitOOMKill(t *testing.T) {
 	cfg.MemoryMB = 32
 	if res, out := run(t, d, cfg); res.OOMKilled || !res.Successful() || strings.TrimSpace(out) != "1" {
 		t.Errorf("small task: exit %+v, stdout %q", res, out)
+	}
+}
+
+// With memory_max (oversubscription) the hard limit is memory_max, and
+// memory only the reservation: a task may use more than memory, up to
+// memory_max, and is OOM killed past memory_max. dd reads into one buffer
+// of bs bytes, so it needs that much memory at once.
+func TestMemoryMaxOversubscription(t *testing.T) {
+	d := newDriver(t)
+	for _, tt := range []struct {
+		name      string
+		block     string
+		memory    int64
+		memoryMax int64
+		oom       bool
+	}{
+		{"above memory, below memory_max", "64M", 32, 128, false},
+		{"above memory_max", "128M", 32, 64, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := taskConfig(t, "t-"+tt.block, "dd", "if=/dev/zero", "of=/dev/null", "bs="+tt.block, "count=1")
+			cfg.MemoryMB, cfg.MemoryMaxMB = tt.memory, tt.memoryMax
+			res, _ := run(t, d, cfg)
+			if res.OOMKilled != tt.oom || res.Successful() == tt.oom {
+				t.Errorf("exit = %+v, stderr %q: want OOM killed %v", res, readFile(cfg.StderrPath+".0"), tt.oom)
+			}
+		})
 	}
 }

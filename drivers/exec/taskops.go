@@ -12,7 +12,6 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/droverhq/drover/drivers/execio"
+	"github.com/droverhq/drover/drivers/osthread"
 	"github.com/droverhq/drover/drivers/taskstats"
 	"github.com/droverhq/drover/plugins"
 )
@@ -34,11 +34,7 @@ func (d *Driver) Capabilities() (*plugins.Capabilities, error) {
 
 // SignalTask signals the task's process group.
 func (d *Driver) SignalTask(taskID, signal string) error {
-	sig, err := parseSignal(signal)
-	if err != nil {
-		return fmt.Errorf("signal task %q: %w", taskID, err)
-	}
-	t, err := d.task(taskID)
+	t, sig, err := d.tasks.Signaled("signal", taskID, signal)
 	if err != nil {
 		return err
 	}
@@ -48,52 +44,13 @@ func (d *Driver) SignalTask(taskID, signal string) error {
 	return nil
 }
 
-// TaskStats reads the task's cgroup: memory from its memory accounting,
-// CPU from cpu.stat (v2) or cpuacct (v1). Where v1 has no cpuacct in the
-// task's group, CPU is summed over the group's processes from /proc.
+// TaskStats reads the task's cgroup (see taskstats.CgroupSampler).
 func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Duration) (<-chan *plugins.TaskResourceUsage, error) {
-	t, err := d.task(taskID)
+	t, err := d.tasks.Get(taskID)
 	if err != nil {
 		return nil, err
 	}
-	var cpu taskstats.CPU
-	sample := func(at time.Time) (*plugins.TaskResourceUsage, error) {
-		u, err := t.group.Stats()
-		if err != nil {
-			return nil, err
-		}
-		user, system := u.CPUUser, u.CPUSystem
-		if !u.HasCPU {
-			user, system = 0, 0
-			pids, err := t.group.Procs()
-			if err != nil {
-				return nil, err
-			}
-			for _, pid := range pids {
-				if st, err := taskstats.ReadProc(pid); err == nil {
-					user, system = user+st.User, system+st.System
-				}
-			}
-		}
-		mem := &plugins.MemoryStats{
-			RSS: u.RSS, Cache: u.Cache, Swap: u.Swap, Usage: u.MemUsage, MaxUsage: u.MemMaxUsage,
-			Measured: []string{plugins.MeasuredRSS, plugins.MeasuredCache, plugins.MeasuredUsage},
-		}
-		if u.HasSwap {
-			mem.Measured = append(mem.Measured, plugins.MeasuredSwap)
-		}
-		if u.HasMemMaxUsage {
-			mem.Measured = append(mem.Measured, plugins.MeasuredMaxUsage)
-		}
-		cs := cpu.Sample(at, user, system)
-		cs.ThrottledPeriods, cs.ThrottledTime = u.ThrottledPeriods, uint64(u.ThrottledTime)
-		cs.Measured = append(cs.Measured, plugins.MeasuredThrottled)
-		return &plugins.TaskResourceUsage{
-			ResourceUsage: &plugins.ResourceUsage{MemoryStats: mem, CpuStats: cs},
-			Timestamp:     at.UnixNano(),
-		}, nil
-	}
-	return taskstats.Stream(ctx, interval, t.done, sample, t.logger), nil
+	return taskstats.Stream(ctx, interval, t.Done(), taskstats.CgroupSampler(t.group), t.logger), nil
 }
 
 // ExecTask runs cmd inside the task: chrooted into the task's root (the
@@ -109,11 +66,11 @@ func (d *Driver) ExecTask(ctx context.Context, taskID string, cmd []string, tty 
 	if len(cmd) == 0 {
 		return 0, fmt.Errorf("exec in task %q: no command", taskID)
 	}
-	t, err := d.task(taskID)
+	t, err := d.tasks.Get(taskID)
 	if err != nil {
 		return 0, err
 	}
-	if res, _ := t.exit(); res != nil {
+	if res, _ := t.Exit(); res != nil {
 		return 0, fmt.Errorf("exec in task %q: task has exited", taskID)
 	}
 	pid := t.proc.State().PID
@@ -137,18 +94,14 @@ func (d *Driver) ExecTask(ctx context.Context, taskID string, cmd []string, tty 
 		Credential: &syscall.Credential{Uid: uid, Gid: gid, Groups: groups},
 	}
 	start := func() error {
-		errc := make(chan error, 1)
-		go func() {
-			// Never unlocked: the goroutine's end discards the thread with
-			// its namespaces.
-			runtime.LockOSThread()
+		// The thread that joined the task's namespaces is discarded.
+		err := osthread.RunThrowaway(func() error {
 			if err := joinNamespaces(pid); err != nil {
-				errc <- err
-				return
+				return err
 			}
-			errc <- c.Start()
-		}()
-		if err := <-errc; err != nil {
+			return c.Start()
+		})
+		if err != nil {
 			return err
 		}
 		if err := t.group.AddProc(c.Process.Pid); err != nil {

@@ -12,7 +12,6 @@ package mock
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -20,6 +19,7 @@ import (
 
 	hclog "github.com/hashicorp/go-hclog"
 
+	"github.com/droverhq/drover/drivers/tasktable"
 	"github.com/droverhq/drover/plugins"
 )
 
@@ -41,7 +41,8 @@ type Driver struct {
 
 	mu      sync.RWMutex
 	enabled bool
-	tasks   map[string]*task
+
+	tasks *tasktable.Table[*task]
 }
 
 // PluginConfig is the agent's `plugin "mock_driver" { config { ... } }`
@@ -58,7 +59,7 @@ var (
 
 // New returns a mock driver logging under logger.
 func New(logger hclog.Logger) *Driver {
-	return &Driver{logger: logger.Named(Name), tasks: map[string]*task{}}
+	return &Driver{logger: logger.Named(Name), tasks: tasktable.New[*task](Name)}
 }
 
 // Name returns "mock_driver".
@@ -115,44 +116,27 @@ func (d *Driver) StartTask(cfg *plugins.TaskConfig) (*plugins.TaskHandle, error)
 		return nil, fmt.Errorf("start task %q: %s", cfg.ID, ts.StartError)
 	}
 	startedAt := time.Now()
-	state, err := json.Marshal(handleState{StartedAt: startedAt})
+	_, err = d.tasks.Start(cfg.ID, func() (*task, error) {
+		t := newTask(cfg, ts, startedAt, d.logger.With("task_id", cfg.ID))
+		t.run(true)
+		return t, nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("start task %q: encode handle: %w", cfg.ID, err)
+		return nil, err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.tasks[cfg.ID]; ok {
-		return nil, fmt.Errorf("start task %q: already running", cfg.ID)
-	}
-	t := newTask(cfg, ts, startedAt, d.logger.With("task_id", cfg.ID))
-	d.tasks[cfg.ID] = t
-	t.run(true)
 	d.logger.Debug("task started", "task_id", cfg.ID, "run_for", ts.runFor)
-	return &plugins.TaskHandle{Version: handleVersion, Config: cfg, State: state}, nil
+	return tasktable.EncodeHandle(cfg, handleVersion, handleState{StartedAt: startedAt})
 }
 
 // WaitTask blocks until the task exits or ctx ends.
 func (d *Driver) WaitTask(ctx context.Context, taskID string) (*plugins.ExitResult, error) {
-	t, err := d.task(taskID)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case <-t.done:
-		res, _ := t.exit()
-		return res, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return d.tasks.Wait(ctx, taskID)
 }
 
 // StopTask makes the task exit after kill_after, or kills it at timeout if
 // that comes first, and returns once it has exited.
 func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) error {
-	if _, err := signalNumber(signal); err != nil {
-		return fmt.Errorf("stop task %q: %w", taskID, err)
-	}
-	t, err := d.task(taskID)
+	t, _, err := d.tasks.Signaled("stop", taskID, signal)
 	if err != nil {
 		return err
 	}
@@ -162,38 +146,21 @@ func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) e
 
 // DestroyTask forgets the task, killing it first if force is set.
 func (d *Driver) DestroyTask(taskID string, force bool) error {
-	t, err := d.task(taskID)
-	if err != nil {
-		return err
-	}
-	if res, _ := t.exit(); res == nil {
-		if !force {
-			return fmt.Errorf("destroy task %q: still running", taskID)
+	return d.tasks.Destroy(taskID, force, func(t *task, running bool) error {
+		if running {
+			t.finish(&plugins.ExitResult{Signal: sigkill})
 		}
-		t.finish(&plugins.ExitResult{Signal: sigkill})
-	}
-	d.mu.Lock()
-	delete(d.tasks, taskID)
-	d.mu.Unlock()
-	return nil
+		return nil
+	})
 }
 
 // InspectTask reports the task's state.
 func (d *Driver) InspectTask(taskID string) (*plugins.TaskStatus, error) {
-	t, err := d.task(taskID)
+	t, err := d.tasks.Get(taskID)
 	if err != nil {
 		return nil, err
 	}
-	st := &plugins.TaskStatus{
-		ID:        taskID,
-		Name:      t.cfg.Name,
-		State:     plugins.TaskStateRunning,
-		StartedAt: t.startedAt,
-	}
-	if res, at := t.exit(); res != nil {
-		st.State, st.CompletedAt, st.ExitResult = plugins.TaskStateExited, at, res
-	}
-	return st, nil
+	return tasktable.Status(taskID, t.cfg, t, t.startedAt, nil), nil
 }
 
 // RecoverTask recreates a task from its handle: it keeps its start time,
@@ -201,39 +168,19 @@ func (d *Driver) InspectTask(taskID string) (*plugins.TaskStatus, error) {
 // restarted (at once, if that has passed). It does not print its stdout
 // again.
 func (d *Driver) RecoverTask(h *plugins.TaskHandle) error {
-	if h == nil || h.Config == nil {
-		return errors.New("recover task: handle has no task config")
-	}
-	id := h.Config.ID
-	if h.Version != handleVersion {
-		return fmt.Errorf("recover task %q: handle version %d, want %d", id, h.Version, handleVersion)
-	}
 	var hs handleState
-	if err := json.Unmarshal(h.State, &hs); err != nil {
-		return fmt.Errorf("recover task %q: decode handle state: %w", id, err)
+	id, err := tasktable.DecodeHandle(h, handleVersion, &hs)
+	if err != nil {
+		return err
 	}
 	ts, err := parseTaskConfig(h.Config.DriverConfig)
 	if err != nil {
 		return fmt.Errorf("recover task %q: %w", id, err)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.tasks[id]; ok {
-		return nil
-	}
-	t := newTask(h.Config, ts, hs.StartedAt, d.logger.With("task_id", id))
-	d.tasks[id] = t
-	t.run(false)
-	d.logger.Debug("task recovered", "task_id", id)
-	return nil
-}
-
-func (d *Driver) task(id string) (*task, error) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	t, ok := d.tasks[id]
-	if !ok {
-		return nil, fmt.Errorf("mock task %q: %w", id, plugins.ErrTaskNotFound)
-	}
-	return t, nil
+	return d.tasks.Recover(id, func() (*task, error) {
+		t := newTask(h.Config, ts, hs.StartedAt, d.logger.With("task_id", id))
+		t.run(false)
+		d.logger.Debug("task recovered", "task_id", id)
+		return t, nil
+	})
 }

@@ -4,16 +4,14 @@
 package mock
 
 import (
-	"fmt"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	hclog "github.com/hashicorp/go-hclog"
-	"golang.org/x/sys/unix"
 
 	"github.com/droverhq/drover/drivers/supervise"
+	"github.com/droverhq/drover/drivers/tasktable"
 	"github.com/droverhq/drover/plugins"
 )
 
@@ -27,19 +25,16 @@ type task struct {
 	startedAt time.Time
 	logger    hclog.Logger
 
-	done     chan struct{}
+	tasktable.Outcome
+
 	stopOnce sync.Once
 	stopCh   chan time.Duration // the stop timeout
-
-	mu          sync.Mutex
-	result      *plugins.ExitResult
-	completedAt time.Time
 }
 
 func newTask(cfg *plugins.TaskConfig, ts taskSettings, startedAt time.Time, logger hclog.Logger) *task {
 	return &task{
 		cfg: cfg, ts: ts, startedAt: startedAt, logger: logger,
-		done: make(chan struct{}), stopCh: make(chan time.Duration, 1),
+		stopCh: make(chan time.Duration, 1),
 	}
 }
 
@@ -72,7 +67,7 @@ func (t *task) live() {
 		case <-runFor:
 			t.finish(&plugins.ExitResult{ExitCode: t.ts.ExitCode, Signal: t.ts.ExitSignal})
 			return
-		case <-t.done:
+		case <-t.Done():
 			return
 		}
 		if t.ts.killAfter > timeout {
@@ -80,32 +75,21 @@ func (t *task) live() {
 		} else {
 			t.finish(&plugins.ExitResult{})
 		}
-	case <-t.done:
+	case <-t.Done():
 	}
 }
 
 // stop asks the task to exit and waits until it has.
 func (t *task) stop(timeout time.Duration) {
 	t.stopOnce.Do(func() { t.stopCh <- timeout })
-	<-t.done
+	<-t.Done()
 }
 
 // finish records how the task ended; the first call wins.
 func (t *task) finish(res *plugins.ExitResult) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.result != nil {
-		return
+	if t.Set(res, time.Now()) {
+		t.logger.Debug("task exited", "exit_code", res.ExitCode, "signal", res.Signal)
 	}
-	t.result, t.completedAt = res, time.Now()
-	close(t.done)
-	t.logger.Debug("task exited", "exit_code", res.ExitCode, "signal", res.Signal)
-}
-
-func (t *task) exit() (*plugins.ExitResult, time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.result, t.completedAt
 }
 
 // writeStdout writes stdout_string, then stdout_repeat more times every
@@ -121,7 +105,7 @@ func (t *task) writeStdout() {
 		if i > 0 {
 			select {
 			case <-time.After(t.ts.repeatEvery):
-			case <-t.done:
+			case <-t.Done():
 				return
 			}
 		}
@@ -130,20 +114,4 @@ func (t *task) writeStdout() {
 			return
 		}
 	}
-}
-
-// signalNumber parses "SIGHUP" or "HUP"; empty means SIGTERM.
-func signalNumber(name string) (int, error) {
-	if name == "" {
-		return int(syscall.SIGTERM), nil
-	}
-	upper := strings.ToUpper(name)
-	if !strings.HasPrefix(upper, "SIG") {
-		upper = "SIG" + upper
-	}
-	sig := unix.SignalNum(upper)
-	if sig == 0 {
-		return 0, fmt.Errorf("unknown signal %q", name)
-	}
-	return int(sig), nil
 }

@@ -25,10 +25,7 @@ func (d *Driver) Capabilities() (*plugins.Capabilities, error) {
 // SignalTask checks the signal and fails with signal_error if the config
 // sets one; a running mock task otherwise ignores signals.
 func (d *Driver) SignalTask(taskID, signal string) error {
-	if _, err := signalNumber(signal); err != nil {
-		return fmt.Errorf("signal task %q: %w", taskID, err)
-	}
-	t, err := d.task(taskID)
+	t, _, err := d.tasks.Signaled("signal", taskID, signal)
 	if err != nil {
 		return err
 	}
@@ -42,7 +39,7 @@ func (d *Driver) SignalTask(taskID, signal string) error {
 // TaskStats reports the config's fixed stats every interval until the
 // task exits.
 func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Duration) (<-chan *plugins.TaskResourceUsage, error) {
-	t, err := d.task(taskID)
+	t, err := d.tasks.Get(taskID)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +64,7 @@ func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Dur
 			Timestamp: at.UnixNano(),
 		}, nil
 	}
-	return taskstats.Stream(ctx, interval, t.done, sample, t.logger), nil
+	return taskstats.Stream(ctx, interval, t.Done(), sample, t.logger), nil
 }
 
 // ExecTask understands three commands, enough to test exec plumbing
@@ -79,11 +76,11 @@ func (d *Driver) ExecTask(ctx context.Context, taskID string, cmd []string, tty 
 	if len(cmd) == 0 {
 		return 0, fmt.Errorf("exec in task %q: no command", taskID)
 	}
-	t, err := d.task(taskID)
+	t, err := d.tasks.Get(taskID)
 	if err != nil {
 		return 0, err
 	}
-	if res, _ := t.exit(); res != nil {
+	if res, _ := t.Exit(); res != nil {
 		return 0, fmt.Errorf("exec in task %q: task has exited", taskID)
 	}
 	if stdout == nil {

@@ -4,12 +4,18 @@
 // Package rawexec is the raw_exec task driver: it runs a command as a plain
 // process of the plugin, with no isolation, in the task directory. The
 // shared supervisor (drivers/supervise) does the process work; this
-// package adds configuration, command lookup and the task table.
+// package adds configuration, command lookup and the task's cgroup.
+//
+// When the plugin runs as root on Linux, each task is born in a cgroup of
+// its own (see package cgroups), as Nomad does: not to limit it (raw_exec
+// enforces no CPU or memory limits, memory_max included), but so that its
+// stats cover every process it started and stopping it kills all of
+// them, daemons that left its process group included. Without root there
+// is no cgroup: stats come from /proc and stop reaches the process group.
 package rawexec
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -18,13 +24,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	hclog "github.com/hashicorp/go-hclog"
-	"golang.org/x/sys/unix"
 
+	"github.com/droverhq/drover/drivers/cgroups"
 	"github.com/droverhq/drover/drivers/supervise"
+	"github.com/droverhq/drover/drivers/tasktable"
 	"github.com/droverhq/drover/plugins"
 )
 
@@ -35,31 +41,44 @@ const Name = "raw_exec"
 const handleVersion = 1
 
 // handleState is TaskHandle.State: enough to find the process again.
+// Cgroup is absent for a task that runs without one.
 type handleState struct {
 	PID       int
 	StartTime uint64 // guards against PID reuse
 	StartedAt time.Time
+	Cgroup    *cgroups.Group `json:",omitempty"`
 }
 
 // Driver is the raw_exec driver. One instance supervises all its tasks.
 type Driver struct {
 	logger hclog.Logger
+	// geteuid is os.Geteuid; tests replace it to take the unprivileged
+	// path as root.
+	geteuid func() int
 
 	mu     sync.RWMutex
 	config PluginConfig
-	tasks  map[string]*task
+
+	tasks *tasktable.Table[*task]
 }
 
+// task is one supervised raw_exec task.
 type task struct {
 	cfg  *plugins.TaskConfig
 	proc *supervise.Process
+	// group is the task's cgroup, or nil when it runs without one.
+	group  *cgroups.Group
+	logger hclog.Logger
 }
+
+func (t *task) Done() <-chan struct{}                  { return t.proc.Done() }
+func (t *task) Exit() (*plugins.ExitResult, time.Time) { return t.proc.Exit() }
 
 var _ plugins.Driver = (*Driver)(nil)
 
 // New returns a raw_exec driver, disabled until SetConfig enables it.
 func New(logger hclog.Logger) *Driver {
-	return &Driver{logger: logger.Named(Name), tasks: map[string]*task{}}
+	return &Driver{logger: logger.Named(Name), geteuid: os.Geteuid, tasks: tasktable.New[*task](Name)}
 }
 
 // Name returns "raw_exec".
@@ -97,7 +116,8 @@ func (d *Driver) Fingerprint(context.Context) (*plugins.Fingerprint, error) {
 }
 
 // StartTask starts the task's command in TaskDir with exactly the task's
-// environment: nothing of the agent's leaks in.
+// environment (nothing of the agent's leaks in), inside its own cgroup
+// when the plugin can make one.
 func (d *Driver) StartTask(cfg *plugins.TaskConfig) (*plugins.TaskHandle, error) {
 	if cfg == nil || cfg.ID == "" {
 		return nil, fmt.Errorf("start task: no task ID")
@@ -106,146 +126,134 @@ func (d *Driver) StartTask(cfg *plugins.TaskConfig) (*plugins.TaskHandle, error)
 	if err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.config.Enabled {
+	d.mu.RLock()
+	enabled := d.config.Enabled
+	d.mu.RUnlock()
+	if !enabled {
 		return nil, fmt.Errorf("start task %q: raw_exec is disabled on this node", cfg.ID)
-	}
-	if _, ok := d.tasks[cfg.ID]; ok {
-		return nil, fmt.Errorf("start task %q: already running", cfg.ID)
 	}
 	path, err := resolveCommand(tc.Command, cfg.TaskDir, cfg.Env["PATH"])
 	if err != nil {
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
 	}
-	proc, err := supervise.Start(supervise.Spec{
-		Path: path,
-		Args: tc.Args,
-		Env:  envList(cfg.Env),
-		Dir:  cfg.TaskDir,
-		User: cfg.User,
-		Logs: logSpec(cfg),
-	}, d.logger.With("task_id", cfg.ID))
+	t, err := d.tasks.Start(cfg.ID, func() (*task, error) { return d.start(cfg, path, tc.Args) })
+	if err != nil {
+		return nil, err
+	}
+	st := t.proc.State()
+	return tasktable.EncodeHandle(cfg, handleVersion,
+		handleState{PID: st.PID, StartTime: st.StartTime, StartedAt: t.proc.StartedAt(), Cgroup: t.group})
+}
+
+func (d *Driver) start(cfg *plugins.TaskConfig, path string, args []string) (*task, error) {
+	logger := d.logger.With("task_id", cfg.ID)
+	cmd, err := supervise.Spec{Path: path, Args: args, Env: envList(cfg.Env), Dir: cfg.TaskDir, User: cfg.User}.Command()
 	if err != nil {
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
 	}
-	st := proc.State()
-	state, err := json.Marshal(handleState{PID: st.PID, StartTime: st.StartTime, StartedAt: proc.StartedAt()})
-	if err != nil {
-		proc.Kill()
-		proc.Close()
-		return nil, fmt.Errorf("start task %q: encode handle: %w", cfg.ID, err)
+	group := d.newCgroup(cfg.ID, logger)
+	var hooks supervise.Hooks
+	if group != nil {
+		hooks.Start = group.StartCommand
 	}
-	d.tasks[cfg.ID] = &task{cfg: cfg, proc: proc}
-	d.logger.Info("task started", "task_id", cfg.ID, "command", path, "pid", st.PID)
-	return &plugins.TaskHandle{Version: handleVersion, Config: cfg, State: state}, nil
+	proc, err := supervise.StartCommand(cmd, logSpec(cfg), logger, hooks)
+	if err != nil {
+		if group != nil {
+			group.Remove()
+		}
+		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
+	}
+	logger.Info("task started", "command", path, "pid", proc.State().PID, "cgroup", cgroupDirs(group))
+	return &task{cfg: cfg, proc: proc, group: group, logger: logger}, nil
 }
 
 // WaitTask waits for the task's exit. A recovered task's exit code cannot
 // be known (it is no longer our child): it is reported as 0.
 func (d *Driver) WaitTask(ctx context.Context, taskID string) (*plugins.ExitResult, error) {
-	t, err := d.task(taskID)
-	if err != nil {
-		return nil, err
-	}
-	return t.proc.Wait(ctx)
+	return d.tasks.Wait(ctx, taskID)
 }
 
 // StopTask sends signal (a name like "SIGINT"; empty means SIGTERM) to the
-// task's process group, and SIGKILLs the group after timeout.
+// task's process group, and SIGKILLs the group after timeout; then it
+// kills whatever is left in the task's cgroup, such as a daemon that
+// left the group.
 func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) error {
-	sig, err := parseSignal(signal)
-	if err != nil {
-		return fmt.Errorf("stop task %q: %w", taskID, err)
-	}
-	t, err := d.task(taskID)
+	t, sig, err := d.tasks.Signaled("stop", taskID, signal)
 	if err != nil {
 		return err
 	}
 	if err := t.proc.Stop(sig, timeout); err != nil {
 		return fmt.Errorf("stop task %q: %w", taskID, err)
 	}
+	if t.group != nil {
+		if err := t.group.KillAll(cleanupTimeout); err != nil {
+			return fmt.Errorf("stop task %q: %w", taskID, err)
+		}
+	}
 	return nil
 }
 
-// DestroyTask forgets the task. A running task is an error unless force,
-// which kills it. Either way, whatever the task left running in its
-// process group is killed.
+// DestroyTask forgets the task and removes its cgroup. A running task is
+// an error unless force, which kills it. Either way, whatever the task
+// left running in its process group or cgroup is killed.
 func (d *Driver) DestroyTask(taskID string, force bool) error {
-	t, err := d.task(taskID)
-	if err != nil {
-		return err
-	}
-	if res, _ := t.proc.Exit(); res == nil && !force {
-		return fmt.Errorf("destroy task %q: still running", taskID)
-	}
-	if err := t.proc.Kill(); err != nil {
-		return fmt.Errorf("destroy task %q: %w", taskID, err)
-	}
-	t.proc.Close()
-	d.mu.Lock()
-	delete(d.tasks, taskID)
-	d.mu.Unlock()
-	return nil
+	return d.tasks.Destroy(taskID, force, func(t *task, _ bool) error {
+		if err := t.proc.Kill(); err != nil {
+			return err
+		}
+		if t.group != nil {
+			if err := t.group.KillAll(cleanupTimeout); err != nil {
+				return err
+			}
+			if err := t.group.Remove(); err != nil {
+				return err
+			}
+		}
+		t.proc.Close()
+		return nil
+	})
 }
 
-// InspectTask reports the task's state, with its PID as an attribute.
+// InspectTask reports the task's state, with its PID and cgroup
+// directories as attributes.
 func (d *Driver) InspectTask(taskID string) (*plugins.TaskStatus, error) {
-	t, err := d.task(taskID)
+	t, err := d.tasks.Get(taskID)
 	if err != nil {
 		return nil, err
 	}
-	st := &plugins.TaskStatus{
-		ID:               taskID,
-		Name:             t.cfg.Name,
-		State:            plugins.TaskStateRunning,
-		StartedAt:        t.proc.StartedAt(),
-		DriverAttributes: map[string]string{"pid": strconv.Itoa(t.proc.State().PID)},
+	attrs := map[string]string{"pid": strconv.Itoa(t.proc.State().PID)}
+	for c, dir := range cgroupDirs(t.group) {
+		attrs["cgroup."+c] = dir
 	}
-	if res, at := t.proc.Exit(); res != nil {
-		st.State, st.CompletedAt, st.ExitResult = plugins.TaskStateExited, at, res
-	}
-	return st, nil
+	return tasktable.Status(taskID, t.cfg, t, t.proc.StartedAt(), attrs), nil
 }
 
-// RecoverTask re-adopts a task a previous plugin instance started. It
-// fails if the process is gone, so the client knows to restart the task.
-// Recovering a task already known is a no-op.
+// RecoverTask re-adopts a task a previous plugin instance started, and
+// its cgroup. It fails if the process is gone, so the client knows to
+// restart the task. Recovering a task already known is a no-op.
 func (d *Driver) RecoverTask(h *plugins.TaskHandle) error {
-	if h == nil || h.Config == nil {
-		return fmt.Errorf("recover task: handle has no task config")
-	}
-	id := h.Config.ID
-	if h.Version != handleVersion {
-		return fmt.Errorf("recover task %q: handle version %d, want %d", id, h.Version, handleVersion)
-	}
 	var hs handleState
-	if err := json.Unmarshal(h.State, &hs); err != nil {
-		return fmt.Errorf("recover task %q: decode handle state: %w", id, err)
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.tasks[id]; ok {
-		return nil
-	}
-	proc, err := supervise.Recover(supervise.State{PID: hs.PID, StartTime: hs.StartTime},
-		logSpec(h.Config), hs.StartedAt, d.logger.With("task_id", id))
+	id, err := tasktable.DecodeHandle(h, handleVersion, &hs)
 	if err != nil {
-		return fmt.Errorf("recover task %q: %w", id, err)
+		return err
 	}
-	d.tasks[id] = &task{cfg: h.Config, proc: proc}
-	d.logger.Info("task recovered", "task_id", id, "pid", hs.PID)
-	return nil
-}
-
-func (d *Driver) task(id string) (*task, error) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	t, ok := d.tasks[id]
-	if !ok {
-		return nil, fmt.Errorf("raw_exec task %q: %w", id, plugins.ErrTaskNotFound)
-	}
-	return t, nil
+	return d.tasks.Recover(id, func() (*task, error) {
+		logger := d.logger.With("task_id", id)
+		proc, err := supervise.Recover(supervise.State{PID: hs.PID, StartTime: hs.StartTime},
+			logSpec(h.Config), hs.StartedAt, logger)
+		if err != nil {
+			return nil, fmt.Errorf("recover task %q: %w", id, err)
+		}
+		group := hs.Cgroup
+		if group != nil {
+			if _, err := group.Procs(); err != nil {
+				logger.Warn("the task's cgroup is gone; going on without it", "cgroup", group.Dirs, "error", err)
+				group = nil
+			}
+		}
+		logger.Info("task recovered", "pid", hs.PID, "cgroup", cgroupDirs(group))
+		return &task{cfg: h.Config, proc: proc, group: group, logger: logger}, nil
+	})
 }
 
 func logSpec(cfg *plugins.TaskConfig) supervise.LogSpec {
@@ -315,21 +323,4 @@ func checkExecutable(path string) error {
 		return fmt.Errorf("command %s: not an executable file", path)
 	}
 	return nil
-}
-
-// parseSignal maps a signal name ("SIGINT", or "INT") to the signal; empty
-// means SIGTERM.
-func parseSignal(name string) (syscall.Signal, error) {
-	if name == "" {
-		return syscall.SIGTERM, nil
-	}
-	upper := strings.ToUpper(name)
-	if !strings.HasPrefix(upper, "SIG") {
-		upper = "SIG" + upper
-	}
-	sig := unix.SignalNum(upper)
-	if sig == 0 {
-		return 0, fmt.Errorf("unknown signal %q", name)
-	}
-	return sig, nil
 }

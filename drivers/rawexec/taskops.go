@@ -30,11 +30,7 @@ func (d *Driver) Capabilities() (*plugins.Capabilities, error) {
 
 // SignalTask signals the task's whole process group, as StopTask does.
 func (d *Driver) SignalTask(taskID, signal string) error {
-	sig, err := parseSignal(signal)
-	if err != nil {
-		return fmt.Errorf("signal task %q: %w", taskID, err)
-	}
-	t, err := d.task(taskID)
+	t, sig, err := d.tasks.Signaled("signal", taskID, signal)
 	if err != nil {
 		return err
 	}
@@ -44,12 +40,16 @@ func (d *Driver) SignalTask(taskID, signal string) error {
 	return nil
 }
 
-// TaskStats measures the task's process group from /proc: the task and
+// TaskStats measures the task's cgroup (see taskstats.CgroupSampler) or,
+// for a task without one, its process group from /proc: the task and
 // every descendant that stayed in its group.
 func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Duration) (<-chan *plugins.TaskResourceUsage, error) {
-	t, err := d.task(taskID)
+	t, err := d.tasks.Get(taskID)
 	if err != nil {
 		return nil, err
+	}
+	if t.group != nil {
+		return taskstats.Stream(ctx, interval, t.Done(), taskstats.CgroupSampler(t.group), t.logger), nil
 	}
 	pgid := t.proc.State().PID
 	var procs taskstats.Procs
@@ -60,7 +60,7 @@ func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Dur
 		}
 		return procs.Sample(at, list), nil
 	}
-	return taskstats.Stream(ctx, interval, t.proc.Done(), sample, d.logger.With("task_id", taskID)), nil
+	return taskstats.Stream(ctx, interval, t.Done(), sample, t.logger), nil
 }
 
 // ExecTask runs cmd as the task would run: in its directory, with its
@@ -70,7 +70,7 @@ func (d *Driver) ExecTask(ctx context.Context, taskID string, cmd []string, tty 
 	if len(cmd) == 0 {
 		return 0, fmt.Errorf("exec in task %q: no command", taskID)
 	}
-	t, err := d.task(taskID)
+	t, err := d.tasks.Get(taskID)
 	if err != nil {
 		return 0, err
 	}

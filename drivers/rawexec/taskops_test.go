@@ -68,7 +68,9 @@ func TestTaskStats(t *testing.T) {
 		if u == nil {
 			t.Fatal("stream closed while the task runs")
 		}
-		if u.ResourceUsage.MemoryStats.RSS == 0 || u.Timestamp == 0 {
+		// From the task's cgroup, RSS is anonymous memory only, which a
+		// shell that has just started may not have yet: Usage counts.
+		if mem := u.ResourceUsage.MemoryStats; mem.RSS == 0 && mem.Usage == 0 || u.Timestamp == 0 {
 			t.Fatalf("sample = %+v", u.ResourceUsage.MemoryStats)
 		}
 		if _, ok := u.Pids[st.DriverAttributes["pid"]]; !ok {

@@ -2,12 +2,15 @@
 // SPDX-License-Identifier: MPL-2.0
 
 // Package registry lists the drivers built into the drover binary. The
-// `drover plugin driver NAME` subcommand serves one of them as a plugin
-// subprocess, and the agent launches one such subprocess per enabled
-// built-in driver, so built-in and third-party drivers take the same path.
+// `drover plugin driver NAME,NAME...` subcommand serves some of them from
+// one plugin subprocess, and the agent launches one such subprocess for
+// all enabled built-in drivers, so built-in and third-party drivers take
+// the same path.
 package registry
 
 import (
+	"sort"
+
 	hclog "github.com/hashicorp/go-hclog"
 
 	"github.com/droverhq/drover/drivers/containerd"
@@ -26,4 +29,14 @@ func Builtin() map[string]func(logger hclog.Logger) plugins.Driver {
 		exec.Name:       func(logger hclog.Logger) plugins.Driver { return exec.New(logger) },
 		mock.Name:       func(logger hclog.Logger) plugins.Driver { return mock.New(logger) },
 	}
+}
+
+// Names returns the built-in drivers' names, sorted.
+func Names() []string {
+	var names []string
+	for name := range Builtin() {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }

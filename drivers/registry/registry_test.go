@@ -22,3 +22,18 @@ func TestBuiltinNames(t *testing.T) {
 		}
 	}
 }
+
+func TestNamesSortedAndComplete(t *testing.T) {
+	names := Names()
+	if len(names) != len(Builtin()) {
+		t.Fatalf("Names() = %v, want all %d built-in drivers", names, len(Builtin()))
+	}
+	for i, n := range names {
+		if _, ok := Builtin()[n]; !ok {
+			t.Errorf("Names() lists %q, which is not built in", n)
+		}
+		if i > 0 && names[i-1] >= n {
+			t.Errorf("Names() = %v is not sorted", names)
+		}
+	}
+}

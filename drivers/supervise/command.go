@@ -12,17 +12,25 @@ import (
 	hclog "github.com/hashicorp/go-hclog"
 )
 
+// Hooks let a driver take part in StartCommand.
+type Hooks struct {
+	// Start, when not nil, starts cmd in place of cmd.Start. raw_exec
+	// uses it to have the process born inside the task's cgroup.
+	Start func(cmd *exec.Cmd) error
+	// Started, when not nil, runs once the process exists and before
+	// StartCommand returns. The exec driver uses it to put the process in
+	// its cgroup and then let it go on (its init waits on a pipe until
+	// then), so that nothing the task runs escapes its limits. If Started
+	// fails, the process is killed and reaped and StartCommand returns
+	// that error.
+	Started func(pid int) error
+}
+
 // StartCommand starts cmd, which the caller has prepared (path, arguments,
 // environment, directory, extra files, SysProcAttr such as namespace clone
 // flags), supervised like Start: in its own process group (Setpgid is
 // forced), its output going to logs.
-//
-// started, when not nil, runs once the process exists and before
-// StartCommand returns. The exec driver uses it to put the process in its
-// cgroup and then let it go on (its init waits on a pipe until then), so
-// that nothing the task runs escapes its limits. If started fails, the
-// process is killed and reaped and StartCommand returns that error.
-func StartCommand(cmd *exec.Cmd, logs LogSpec, logger hclog.Logger, started func(pid int) error) (*Process, error) {
+func StartCommand(cmd *exec.Cmd, logs LogSpec, logger hclog.Logger, hooks Hooks) (*Process, error) {
 	if cmd.Env == nil {
 		cmd.Env = []string{} // nil would mean the plugin's own environment
 	}
@@ -30,21 +38,25 @@ func StartCommand(cmd *exec.Cmd, logs LogSpec, logger hclog.Logger, started func
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
+	start := hooks.Start
+	if start == nil {
+		start = (*exec.Cmd).Start
+	}
 
 	pipes, err := openOutputs(logs)
 	if err != nil {
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = pipes.stdoutW, pipes.stderrW
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd); err != nil {
 		pipes.closeAll()
 		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
 	pipes.closeWriters() // the task holds its own copies now
 
 	pid := cmd.Process.Pid
-	if started != nil {
-		if err := started(pid); err != nil {
+	if hooks.Started != nil {
+		if err := hooks.Started(pid); err != nil {
 			syscall.Kill(-pid, syscall.SIGKILL)
 			cmd.Wait()
 			pipes.closeAll()

@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: MPL-2.0
 
 // Package supervise runs and watches task processes for the process-based
-// drivers (raw_exec now, exec later): it starts a command in its own
+// drivers (raw_exec and exec): it starts a command in its own
 // process group with its output going to rotating log files, waits for it,
 // stops the whole group with escalation to SIGKILL, and re-adopts a
 // process started by an earlier instance of the plugin.
@@ -91,6 +91,16 @@ type Process struct {
 
 // Start starts spec's process in its own process group.
 func Start(spec Spec, logger hclog.Logger) (*Process, error) {
+	cmd, err := spec.Command()
+	if err != nil {
+		return nil, err
+	}
+	return StartCommand(cmd, spec.Logs, logger, Hooks{})
+}
+
+// Command returns the command Start would run for spec, for callers that
+// start it through StartCommand with hooks.
+func (spec Spec) Command() (*exec.Cmd, error) {
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Args[0] = spec.Path
 	cmd.Env = spec.Env
@@ -106,34 +116,7 @@ func Start(spec Spec, logger hclog.Logger) (*Process, error) {
 		}
 		cmd.SysProcAttr.Credential = cred
 	}
-
-	pipes, err := openOutputs(spec.Logs)
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = pipes.stdoutW, pipes.stderrW
-	if err := cmd.Start(); err != nil {
-		pipes.closeAll()
-		return nil, fmt.Errorf("start %s: %w", spec.Path, err)
-	}
-	pipes.closeWriters() // the task holds its own copies now
-
-	pid := cmd.Process.Pid
-	st, err := processStartTime(pid)
-	if err != nil {
-		// The process may already have exited; it is still ours to reap.
-		logger.Debug("no start time for new process", "pid", pid, "error", err)
-	}
-	p := &Process{
-		logger:    logger.With("pid", pid),
-		state:     State{PID: pid, StartTime: st},
-		startedAt: time.Now(),
-		child:     true,
-		done:      make(chan struct{}),
-	}
-	p.copyLogs(pipes)
-	go p.waitChild(cmd)
-	return p, nil
+	return cmd, nil
 }
 
 // Recover re-adopts a process from its State. It fails if the process is

@@ -139,6 +139,30 @@ func (f *FSM) Apply(l *raft.Log) any {
 			return err
 		}
 		f.committed(req.Evals...)
+	case structs.NodePoolUpsertRequestType:
+		var req structs.NodePoolUpsertRequest
+		if err := structs.Decode(buf, &req); err != nil {
+			return f.decodeErr(t, l.Index, err)
+		}
+		if err := f.state.UpsertNodePools(l.Index, req.NodePools); err != nil {
+			return err
+		}
+	case structs.NodePoolDeleteRequestType:
+		var req structs.NodePoolDeleteRequest
+		if err := structs.Decode(buf, &req); err != nil {
+			return f.decodeErr(t, l.Index, err)
+		}
+		if err := f.state.DeleteNodePools(l.Index, req.Names); err != nil {
+			return err
+		}
+	case structs.SchedulerConfigRequestType:
+		var req structs.SchedulerSetConfigRequest
+		if err := structs.Decode(buf, &req); err != nil {
+			return f.decodeErr(t, l.Index, err)
+		}
+		if err := f.state.SetSchedulerConfig(l.Index, &req); err != nil {
+			return err
+		}
 	default:
 		// An unknown type means a newer server wrote this entry: refusing
 		// it on every server keeps them identical.

@@ -117,16 +117,22 @@ func groupAsk(tg *structs.TaskGroup) structs.ComparableResources {
 }
 
 // allocatedResources is the reservation recorded on a new allocation of tg.
-func allocatedResources(tg *structs.TaskGroup) *structs.AllocatedResources {
+// Without memory oversubscription, memory_max is not reserved: the task
+// is limited to its memory, as in Nomad (registration warns about it).
+func allocatedResources(tg *structs.TaskGroup, oversubscribe bool) *structs.AllocatedResources {
 	ar := &structs.AllocatedResources{Tasks: make(map[string]*structs.AllocatedTaskResources, len(tg.Tasks))}
 	for _, t := range tg.Tasks {
 		r := t.Resources
 		if r == nil {
 			r = &structs.Resources{CPU: structs.DefaultCPU, MemoryMB: structs.DefaultMemoryMB}
 		}
+		mem := structs.AllocatedMemoryResources{MemoryMB: int64(r.MemoryMB)}
+		if oversubscribe {
+			mem.MemoryMaxMB = int64(r.MemoryMaxMB)
+		}
 		ar.Tasks[t.Name] = &structs.AllocatedTaskResources{
 			Cpu:    structs.AllocatedCpuResources{CpuShares: int64(r.CPU)},
-			Memory: structs.AllocatedMemoryResources{MemoryMB: int64(r.MemoryMB), MemoryMaxMB: int64(r.MemoryMaxMB)},
+			Memory: mem,
 		}
 	}
 	if tg.EphemeralDisk != nil {

@@ -104,6 +104,9 @@ func (s *genericScheduler) Process(eval *structs.Evaluation) error {
 		if result == nil {
 			return fmt.Errorf("schedule eval %s: submit plan: planner returned no result", eval.ID)
 		}
+		if err := s.evaluatePreempted(state, result, eval.ID); err != nil {
+			return fmt.Errorf("schedule eval %s: %w", eval.ID, err)
+		}
 		if result.RefreshIndex == 0 {
 			return s.complete(eval, at, result)
 		}
@@ -232,7 +235,25 @@ func (s *genericScheduler) computePlan(eval *structs.Evaluation, state State) (*
 			at.failed[gp.name] = failedMetric
 		}
 	}
+	appendEvictions(at.plan, p.preemption.victims)
+	at.stops += len(p.preemption.victims)
 	return at, nil
+}
+
+// evaluatePreempted creates the evaluations that find a new home for the
+// allocations result evicted.
+func (s *genericScheduler) evaluatePreempted(state State, result *structs.PlanResult, evalID string) error {
+	evals, err := preemptedJobEvals(state, result, evalID, s.now().UnixNano())
+	if err != nil {
+		return err
+	}
+	for _, e := range evals {
+		if err := s.planner.CreateEval(e); err != nil {
+			return fmt.Errorf("create evaluation for preempted job %q: %w", e.JobID, err)
+		}
+		s.logger.Debug("created evaluation for preempted allocations", "eval_id", evalID, "preempted_job_id", e.JobID, "new_eval_id", e.ID)
+	}
+	return nil
 }
 
 // complete records a finished evaluation. Placements the applier did not

@@ -102,6 +102,17 @@ func (s *memState) AllocsByNode(nodeID string) ([]*structs.Allocation, error) {
 }
 func (s *memState) LatestIndex() (uint64, error) { return s.index, nil }
 
+// NodeUsage sums the node's live allocations, as the state store keeps it.
+func (s *memState) NodeUsage(nodeID string) (structs.ComparableResources, error) {
+	var used structs.ComparableResources
+	for _, a := range s.byNode[nodeID] {
+		if !a.TerminalStatus() {
+			used.Add(a.AllocatedResources.Comparable())
+		}
+	}
+	return used, nil
+}
+
 // liveAllocs returns the non-terminal allocations of job, sorted by name.
 func (s *memState) liveAllocs(jobID string) []*structs.Allocation {
 	var out []*structs.Allocation
@@ -279,7 +290,7 @@ func (h *harness) addAlloc(job *structs.Job, node string, index int, status stri
 	tg := job.TaskGroups[0]
 	a := &structs.Allocation{
 		ID: structs.GenerateUUID(), Namespace: job.Namespace, Name: structs.AllocName(job.ID, tg.Name, index),
-		NodeID: node, JobID: job.ID, Job: job, TaskGroup: tg.Name, AllocatedResources: allocatedResources(tg),
+		NodeID: node, JobID: job.ID, Job: job, TaskGroup: tg.Name, AllocatedResources: allocatedResources(tg, false),
 		DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: status, CreateIndex: uint64(index + 1),
 		ModifyTime: time.Now().UnixNano(),
 	}

@@ -17,6 +17,13 @@ type State interface {
 	JobByID(namespace, id string) (*structs.Job, error)                 // nil, nil when absent (purged)
 	AllocsByJob(namespace, jobID string) ([]*structs.Allocation, error) // all, terminal too
 	AllocsByNode(nodeID string) ([]*structs.Allocation, error)          // all, terminal too
+	// NodeUsage returns the resources held by the node's live
+	// (non-terminal) allocations, kept up to date by the state store so
+	// ranking a node does not sum its allocations.
+	NodeUsage(nodeID string) (structs.ComparableResources, error)
+	// SchedulerConfig returns the operator's scheduler configuration
+	// (the default when none was set): algorithm, oversubscription.
+	SchedulerConfig() (*structs.SchedulerConfiguration, error)
 	LatestIndex() (uint64, error)
 }
 

@@ -14,10 +14,13 @@ import (
 // TestRandomClusters schedules random jobs on random clusters and checks
 // the invariants: no node over capacity, each group at most its count with
 // unique names and exactly its count when not queued, no allocation on a
-// node that violates its constraints, and nothing lost across evaluations.
+// node that violates its constraints, nothing lost across evaluations,
+// and no host port held twice on a node, reserved, or outside the node's
+// dynamic range (checkPorts).
 func TestRandomClusters(t *testing.T) {
 	for seed := uint64(1); seed <= 40; seed++ {
 		rng := rand.New(rand.NewPCG(seed, seed*7))
+		prng := rand.New(rand.NewPCG(seed, seed*31)) // ports, apart so the rest stays as it was
 		h := newHarness(t)
 		nodes := map[string]*structs.Node{}
 		for i := range 5 + rng.IntN(30) {
@@ -30,6 +33,7 @@ func TestRandomClusters(t *testing.T) {
 			if rng.IntN(8) == 0 {
 				n.Drivers["exec"].Healthy = false
 			}
+			randomNodePorts(prng, n, i)
 			h.state.upsertNode(n)
 			nodes[n.ID] = n
 		}
@@ -54,6 +58,7 @@ func TestRandomClusters(t *testing.T) {
 				job.Spreads = []*structs.Spread{{Attribute: "${node.datacenter}", SpreadTarget: []*structs.SpreadTarget{{Value: "dc1", Percent: uint8(rng.IntN(101))}}}}
 				job.TaskGroups[0].Affinities = []*structs.Affinity{{LTarget: "${meta.rack}", RTarget: "r1", Weight: int8(rng.IntN(201) - 100)}}
 			}
+			randomJobPorts(prng, job)
 			h.state.upsertJob(job)
 			jobs = append(jobs, job)
 		}
@@ -72,9 +77,41 @@ func TestRandomClusters(t *testing.T) {
 				}
 				eval := h.mustProcess(job)
 				checkInvariants(t, seed, h, nodes, job, eval)
+				checkPorts(t, h)
 			}
 		}
 	}
+}
+
+// randomNodePorts gives node number i an address, and sometimes a small
+// dynamic range or reserved ports, so ports run out on some nodes.
+func randomNodePorts(rng *rand.Rand, n *structs.Node, i int) {
+	ip := fmt.Sprintf("10.0.%d.%d", i/200, i%200+1)
+	n.NodeResources.Networks = []*structs.NetworkResource{{Mode: "host", Device: "eth0", IP: ip}}
+	n.ReservedResources = &structs.NodeReservedResources{}
+	if rng.IntN(2) == 0 {
+		n.NodeResources.MinDynamicPort, n.NodeResources.MaxDynamicPort = 20000, 20000+rng.IntN(12)
+	}
+	if rng.IntN(3) == 0 {
+		n.ReservedResources.Networks.ReservedHostPorts = fmt.Sprintf("8000,%d-%d", 20000+rng.IntN(4), 20004+rng.IntN(4))
+	}
+}
+
+// randomJobPorts gives half the jobs a network: static ports from a small
+// pool ("s<port>" labels, so they collide across jobs) and dynamic ones.
+func randomJobPorts(rng *rand.Rand, job *structs.Job) {
+	if rng.IntN(2) == 0 {
+		return
+	}
+	n := &structs.NetworkResource{Mode: "host"}
+	if rng.IntN(3) == 0 {
+		p := 8000 + rng.IntN(3)
+		n.ReservedPorts = []structs.Port{{Label: fmt.Sprintf("s%d", p), Value: p}}
+	}
+	for k := range rng.IntN(3) {
+		n.DynamicPorts = append(n.DynamicPorts, structs.Port{Label: fmt.Sprintf("d%d", k)})
+	}
+	job.TaskGroups[0].Networks = []*structs.NetworkResource{n}
 }
 
 func checkInvariants(t *testing.T, seed uint64, h *harness, nodes map[string]*structs.Node, job *structs.Job, eval *structs.Evaluation) {

@@ -52,6 +52,7 @@ package scheduler
 // placement, still without recounting.
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -96,6 +97,36 @@ type placer struct {
 	freed       map[string]structs.ComparableResources // resources this plan's stops free, by node ID
 	groupCounts map[string][]int32                     // live allocations per group and node index
 	propCounts  map[*constraint]map[string]int         // distinct_property uses per value
+
+	ports      portState       // host ports per node, read lazily (ports.go)
+	preemption preemptionState // evictions of this plan (preempt.go)
+
+	// The operator's scheduler configuration as it applies to the job's
+	// pool (see readSchedulerConfig).
+	algorithm     string // binpack or spread
+	oversubscribe bool   // memory_max is honoured
+	preempt       bool   // lower-priority allocations may be evicted
+}
+
+// readSchedulerConfig reads the operator's scheduler configuration, with
+// the job's node pool's overrides, once per plan attempt.
+func (p *placer) readSchedulerConfig() error {
+	cfg, err := p.state.SchedulerConfig()
+	if err != nil {
+		return fmt.Errorf("read scheduler configuration: %w", err)
+	}
+	var pool *structs.NodePool
+	if pools, ok := p.state.(interface {
+		NodePoolByName(string) (*structs.NodePool, error)
+	}); ok {
+		if pool, err = pools.NodePoolByName(jobPool(p.cj.job)); err != nil {
+			return fmt.Errorf("read node pool %q: %w", jobPool(p.cj.job), err)
+		}
+	}
+	p.algorithm = cfg.Algorithm(pool)
+	p.oversubscribe = cfg.MemoryOversubscription(pool)
+	p.preempt = cfg.PreemptionEnabled(p.cj.job.Type)
+	return nil
 }
 
 // newPlacer lists the nodes and applies the job-level filters.
@@ -115,6 +146,9 @@ func newPlacer(state State, cj *compiledJob, evalID string, now time.Time) (*pla
 		freed:          map[string]structs.ComparableResources{},
 		groupCounts:    map[string][]int32{},
 		propCounts:     map[*constraint]map[string]int{},
+	}
+	if err := p.readSchedulerConfig(); err != nil {
+		return nil, err
 	}
 	pool := jobPool(cj.job)
 	for i, n := range nodes {
@@ -154,6 +188,7 @@ func (p *placer) node(id string) *structs.Node {
 // the stops free, and nodes where the job failed recently. It must run
 // before the first placement.
 func (p *placer) setExisting(allocs []*structs.Allocation, stopped map[string]bool) {
+	p.ports.stopped = stopped
 	for _, a := range allocs {
 		i, ok := p.byID[a.NodeID]
 		if !ok {
@@ -224,15 +259,9 @@ func (p *placer) load(i int) error {
 	if ns.loaded {
 		return nil
 	}
-	allocs, err := p.state.AllocsByNode(ns.node.ID)
+	used, err := p.state.NodeUsage(ns.node.ID)
 	if err != nil {
 		return err
-	}
-	var used structs.ComparableResources
-	for _, a := range allocs {
-		if isLive(a) {
-			used.Add(a.AllocatedResources.Comparable())
-		}
 	}
 	if f, ok := p.freed[ns.node.ID]; ok {
 		used.CPU -= f.CPU
@@ -295,6 +324,11 @@ func (p *placer) score(cg *compiledGroup, i int) nodeScore {
 	freeCPU := freeFraction(ns.capacity.CPU, ns.used.CPU+cg.ask.CPU)
 	freeMem := freeFraction(ns.capacity.MemoryMB, ns.used.MemoryMB+cg.ask.MemoryMB)
 	s := nodeScore{binpack: (20 - (math.Pow(10, freeCPU) + math.Pow(10, freeMem))) / 18}
+	if p.algorithm == structs.SchedulerAlgorithmSpread {
+		// spread inverts the fit: an empty node scores 1, a node the
+		// allocation fills exactly 0, so the least loaded node wins.
+		s.binpack = (math.Pow(10, freeCPU) + math.Pow(10, freeMem) - 2) / 18
+	}
 	if c := p.groupCountsOf(cg.tg.Name)[i]; c > 0 {
 		s.antiAff = -min(1, float64(c)/float64(max(cg.tg.Count, 1)))
 	}
@@ -465,7 +499,11 @@ func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allo
 		if err := p.load(i); err != nil {
 			return nil, nil, 0, err
 		}
-		if ok, dim := p.fits(i, cg.ask); !ok {
+		ok, dim, err := p.fitsGroup(cg, i)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		if !ok {
 			mt.exhaust(dim)
 			continue
 		}
@@ -479,6 +517,14 @@ func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allo
 	for k, req := range reqs {
 		start := time.Now()
 		chosen, spreadScore := r.best(mt)
+		var victims []preemptible
+		if chosen < 0 && p.preempt {
+			var err error
+			if chosen, victims, err = p.preemptionNode(cg, cands); err != nil {
+				return nil, nil, 0, err
+			}
+			spreadScore = 0
+		}
 		if chosen < 0 {
 			m := mt.snapshot()
 			m.AllocationTime = time.Since(start)
@@ -498,14 +544,19 @@ func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allo
 		if spread != nil {
 			m.Scores[ns.node.ID+".allocation-spread"] = spreadScore
 		}
-		placed = append(placed, p.newAlloc(cg, req, ns.node, m, nowNano))
+		p.makeRoom(chosen, victims)
+		alloc := p.newAlloc(cg, req, ns.node, m, nowNano)
+		p.recordEvictions(victims, alloc)
+		placed = append(placed, alloc)
 
 		ns.used.Add(cg.ask)
 		p.count(cg, chosen)
 		if spread != nil {
 			spread.add(chosen, 1)
 		}
-		if ok, dim := p.fits(chosen, cg.ask); ok {
+		if ok, dim, err := p.fitsGroup(cg, chosen); err != nil {
+			return nil, nil, 0, err
+		} else if ok {
 			r.push(chosen)
 		} else {
 			mt.exhaust(dim)
@@ -528,13 +579,14 @@ func (p *placer) newAlloc(cg *compiledGroup, req placeReq, node *structs.Node, m
 		JobID:              p.cj.job.ID,
 		Job:                p.cj.job,
 		TaskGroup:          cg.tg.Name,
-		AllocatedResources: allocatedResources(cg.tg),
+		AllocatedResources: allocatedResources(cg.tg, p.oversubscribe),
 		Metrics:            m,
 		DesiredStatus:      structs.AllocDesiredStatusRun,
 		ClientStatus:       structs.AllocClientStatusPending,
 		CreateTime:         nowNano,
 		ModifyTime:         nowNano,
 	}
+	p.assignPorts(cg, node, alloc)
 	if req.previous != nil {
 		alloc.PreviousAllocation = req.previous.ID
 		if req.reschedule {

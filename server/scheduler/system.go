@@ -14,9 +14,10 @@ package scheduler
 // until the job's tasks change. Nodes that never ran it get one while the
 // job is not finished.
 //
-// Nomad's system scheduler preempts lower-priority allocations when a node
-// lacks room. Drover does not preempt yet: placeOnNode is where it plugs
-// in (see there); until then such a node is a placement failure, reported
+// When a node lacks room, lower-priority allocations on it are evicted
+// (preempt.go) if the scheduler configuration enables preemption for the
+// job's type, as it does by default for system jobs. Otherwise, or when
+// evicting would not make room, the node is a placement failure, reported
 // in the evaluation's FailedTGAllocs and retried by a blocked evaluation.
 
 import (
@@ -226,6 +227,8 @@ func (s *genericScheduler) computeSystemPlan(eval *structs.Evaluation, state Sta
 			at.failed[tg.Name] = failed
 		}
 	}
+	appendEvictions(at.plan, p.preemption.victims)
+	at.stops += len(p.preemption.victims)
 	return at, nil
 }
 
@@ -252,14 +255,8 @@ func sortedNodes(live map[groupNode][]*structs.Allocation, group string) []strin
 // placeOnNode places sp on its node. It returns the allocation, or, when
 // the node lacks room, no allocation and the failure's metric; nodes a
 // distinct_property constraint excludes return neither (like constraint
-// filtered ones, they are not the job's).
-//
-// Preemption seam: where the node lacks room, Nomad's system scheduler
-// would pick lower-priority allocations on it to evict. That step belongs
-// between the fit check and the failure below: given p.nodes[sp.node] and
-// cg.ask it would choose victims, subtract their resources from the
-// node's used, append them to the plan's NodePreemptions, and fall through
-// to the placement.
+// filtered ones, they are not the job's). With preemption enabled, a node
+// without room gets it by evicting lower-priority allocations.
 func (p *placer) placeOnNode(cg *compiledGroup, sp systemPlace, now time.Time) (*structs.Allocation, *structs.AllocMetric, error) {
 	start := time.Now()
 	i := sp.node
@@ -276,7 +273,17 @@ func (p *placer) placeOnNode(cg *compiledGroup, sp systemPlace, now time.Time) (
 	if err := p.load(i); err != nil {
 		return nil, nil, err
 	}
-	if ok, dim := p.fits(i, cg.ask); !ok {
+	ok, dim, err := p.fitsGroup(cg, i)
+	if err != nil {
+		return nil, nil, err
+	}
+	var victims []preemptible
+	if !ok && p.preempt {
+		if victims, ok, err = p.victimsOn(cg, i); err != nil {
+			return nil, nil, err
+		}
+	}
+	if !ok {
 		m.ExhaustedNode(dim)
 		if ns.node.NodeClass != "" {
 			m.ClassExhausted = map[string]int{ns.node.NodeClass: 1}
@@ -289,7 +296,9 @@ func (p *placer) placeOnNode(cg *compiledGroup, sp systemPlace, now time.Time) (
 		ns.node.ID + ".binpack":          s.binpack,
 		ns.node.ID + ".normalized-score": s.sum() / p.components(cg),
 	}
+	p.makeRoom(i, victims)
 	alloc := p.newAlloc(cg, sp.req, ns.node, m, now.UnixNano())
+	p.recordEvictions(victims, alloc)
 	ns.used.Add(cg.ask)
 	p.count(cg, i)
 	m.AllocationTime = time.Since(start)

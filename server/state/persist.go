@@ -12,18 +12,40 @@ import (
 )
 
 // Dump is the whole state as plain values, the body of a raft snapshot.
+// Allocations are written without their Job: AllocJobs holds each job
+// version they run once and AllocJobRefs[i] is the position in AllocJobs
+// of Allocs[i]'s job (-1 for none), so a snapshot carries one copy per
+// version instead of one per allocation, and Restore shares that copy
+// between the version's allocations.
 type Dump struct {
-	Indexes map[string]uint64
-	Jobs    []*structs.Job
-	Evals   []*structs.Evaluation
-	Allocs  []*structs.Allocation
-	Nodes   []*structs.Node
+	Indexes      map[string]uint64
+	Jobs         []*structs.Job
+	Evals        []*structs.Evaluation
+	Allocs       []*structs.Allocation
+	Nodes        []*structs.Node
+	AllocJobs    []*structs.Job
+	AllocJobRefs []int32
+	// NodePools are the written pools (not the built-in or implicit
+	// ones); SchedulerConfig is nil when none was written.
+	NodePools       []*structs.NodePool
+	SchedulerConfig *structs.SchedulerConfiguration
+}
+
+// jobVersion names one version of a job.
+type jobVersion struct {
+	namespace, id string
+	version       uint64
+	modifyIndex   uint64
+}
+
+func versionOf(j *structs.Job) jobVersion {
+	return jobVersion{namespace: j.Namespace, id: j.ID, version: j.Version, modifyIndex: j.JobModifyIndex}
 }
 
 // Dump copies out the whole snapshot.
 func (s *Snapshot) Dump() (*Dump, error) {
 	d := &Dump{Indexes: map[string]uint64{}}
-	for _, t := range []string{tableJobs, tableEvals, tableAlloc, tableNodes} {
+	for _, t := range []string{tableJobs, tableEvals, tableAlloc, tableNodes, tableNodePools, tableSchedConfig} {
 		idx, err := s.Index(t)
 		if err != nil {
 			return nil, err
@@ -40,7 +62,29 @@ func (s *Snapshot) Dump() (*Dump, error) {
 	if d.Allocs, err = s.Allocs("*", ""); err != nil {
 		return nil, err
 	}
+	pos := map[jobVersion]int32{}
+	d.AllocJobRefs = make([]int32, len(d.Allocs))
+	for i, a := range d.Allocs {
+		d.AllocJobRefs[i] = -1
+		if a.Job == nil {
+			continue
+		}
+		v := versionOf(a.Job)
+		p, ok := pos[v]
+		if !ok {
+			p = int32(len(d.AllocJobs))
+			pos[v] = p
+			d.AllocJobs = append(d.AllocJobs, a.Job)
+		}
+		d.AllocJobRefs[i] = p
+		stripped := *a
+		stripped.Job = nil
+		d.Allocs[i] = &stripped
+	}
 	if d.Nodes, err = s.Nodes(); err != nil {
+		return nil, err
+	}
+	if d.NodePools, d.SchedulerConfig, err = s.dumpOperatorTables(); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -73,10 +117,30 @@ func (s *StateStore) Restore(d *Dump) error {
 	if err := insert(tableEvals, toAny(d.Evals)); err != nil {
 		return err
 	}
-	if err := insert(tableAlloc, toAny(d.Allocs)); err != nil {
+	tracker := newAllocTracker()
+	for i, a := range d.Allocs {
+		if a.Job == nil && i < len(d.AllocJobRefs) {
+			if ref := d.AllocJobRefs[i]; ref >= 0 && int(ref) < len(d.AllocJobs) {
+				a.Job = d.AllocJobs[ref]
+			}
+		}
+		if err := txn.Insert(tableAlloc, a); err != nil {
+			return fmt.Errorf("restore %s: %w", tableAlloc, err)
+		}
+		tracker.change(nil, a)
+	}
+	if err := tracker.flush(txn); err != nil {
 		return err
 	}
 	if err := insert(tableNodes, toAny(d.Nodes)); err != nil {
+		return err
+	}
+	for _, n := range d.Nodes {
+		if err := ensureNodeAllocsTxn(txn, n.ID); err != nil {
+			return err
+		}
+	}
+	if err := restoreOperatorTables(txn, d); err != nil {
 		return err
 	}
 	txn.Commit()

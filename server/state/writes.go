@@ -152,6 +152,11 @@ func upsertEvalTxn(txn *memdb.Txn, index uint64, eval *structs.Evaluation) error
 // ApplyPlanResults commits what the plan applier accepted.
 func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResultsRequest) error {
 	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+		tracker := newAllocTracker()
+		job, err := sharedJobTxn(txn, req.Job)
+		if err != nil {
+			return nil, err
+		}
 		for _, stopped := range req.AllocsStopped {
 			obj, err := txn.First(tableAlloc, "id", stopped.ID)
 			if err != nil {
@@ -160,9 +165,13 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 			if obj == nil {
 				continue // garbage collected meanwhile
 			}
-			alloc := obj.(*structs.Allocation).Copy()
+			old := obj.(*structs.Allocation)
+			alloc := old.Copy()
 			alloc.DesiredStatus = stopped.DesiredStatus
 			alloc.DesiredDescription = stopped.DesiredDescription
+			if stopped.PreemptedByAllocation != "" {
+				alloc.PreemptedByAllocation = stopped.PreemptedByAllocation
+			}
 			if stopped.ClientStatus != "" {
 				alloc.ClientStatus = stopped.ClientStatus
 			}
@@ -172,6 +181,7 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 			if err := txn.Insert(tableAlloc, alloc); err != nil {
 				return nil, fmt.Errorf("stop alloc %q: %w", alloc.ID, err)
 			}
+			tracker.change(old, alloc)
 		}
 		for _, placed := range req.AllocsUpdated {
 			alloc := placed.Copy()
@@ -179,6 +189,7 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 			if err != nil {
 				return nil, fmt.Errorf("read alloc %q: %w", alloc.ID, err)
 			}
+			var old *structs.Allocation
 			if obj == nil {
 				alloc.CreateIndex = index
 				if alloc.CreateTime == 0 {
@@ -188,7 +199,7 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 					return nil, err
 				}
 			} else {
-				old := obj.(*structs.Allocation)
+				old = obj.(*structs.Allocation)
 				alloc.CreateIndex = old.CreateIndex
 				alloc.CreateTime = old.CreateTime
 				// The client owns client-side status.
@@ -197,7 +208,7 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 				alloc.TaskStates = old.TaskStates
 			}
 			if alloc.Job == nil {
-				alloc.Job = req.Job
+				alloc.Job = job
 			}
 			alloc.ModifyIndex = index
 			alloc.AllocModifyIndex = index
@@ -205,9 +216,33 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 			if err := txn.Insert(tableAlloc, alloc); err != nil {
 				return nil, fmt.Errorf("insert alloc %q: %w", alloc.ID, err)
 			}
+			tracker.change(old, alloc)
+		}
+		if err := tracker.flush(txn); err != nil {
+			return nil, err
 		}
 		return []string{tableAlloc}, nil
 	})
+}
+
+// sharedJobTxn returns the stored copy of job when it is the same version,
+// so allocations share the jobs table's copy instead of holding one decoded
+// per plan.
+func sharedJobTxn(txn *memdb.Txn, job *structs.Job) (*structs.Job, error) {
+	if job == nil {
+		return nil, nil
+	}
+	obj, err := txn.First(tableJobs, "id", job.Namespace, job.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read job %q: %w", job.ID, err)
+	}
+	if obj != nil {
+		stored := obj.(*structs.Job)
+		if stored.Version == job.Version && stored.JobModifyIndex == job.JobModifyIndex {
+			return stored, nil
+		}
+	}
+	return job, nil
 }
 
 // UpdateAllocsFromClient applies client-side status. Only ClientStatus,
@@ -215,6 +250,7 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 func (s *StateStore) UpdateAllocsFromClient(index uint64, req *structs.AllocClientUpdate) error {
 	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
 		tables := []string{tableAlloc}
+		tracker := newAllocTracker()
 		for _, update := range req.Allocs {
 			obj, err := txn.First(tableAlloc, "id", update.ID)
 			if err != nil {
@@ -223,7 +259,8 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, req *structs.AllocClie
 			if obj == nil {
 				continue
 			}
-			alloc := obj.(*structs.Allocation).Copy()
+			old := obj.(*structs.Allocation)
+			alloc := old.Copy()
 			alloc.ClientStatus = update.ClientStatus
 			alloc.ClientDescription = update.ClientDescription
 			alloc.TaskStates = update.TaskStates
@@ -232,6 +269,10 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, req *structs.AllocClie
 			if err := txn.Insert(tableAlloc, alloc); err != nil {
 				return nil, fmt.Errorf("update alloc %q: %w", alloc.ID, err)
 			}
+			tracker.change(old, alloc)
+		}
+		if err := tracker.flush(txn); err != nil {
+			return nil, err
 		}
 		if len(req.Evals) > 0 {
 			for _, e := range req.Evals {
@@ -265,6 +306,9 @@ func (s *StateStore) UpsertNode(index uint64, node *structs.Node) error {
 			node.CreateIndex = index
 			if node.SchedulingEligibility == "" {
 				node.SchedulingEligibility = structs.NodeSchedulingEligible
+			}
+			if err := ensureNodeAllocsTxn(txn, node.ID); err != nil {
+				return nil, err
 			}
 		}
 		node.ModifyIndex = index

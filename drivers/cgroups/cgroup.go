@@ -1,11 +1,11 @@
 // Copyright (c) Drover authors
 // SPDX-License-Identifier: MPL-2.0
 
-//go:build linux
-
-// Package cgroup puts exec tasks in cgroups and enforces their CPU and
-// memory limits. It works on both layouts a Linux host may have, chosen at
-// run time by Detect:
+// Package cgroups puts the process-based drivers' tasks (exec, raw_exec)
+// in cgroups of their own: to measure them, to kill everything a task
+// started however it detached, and, for exec, to enforce CPU and memory
+// limits. It works on both layouts a Linux host may have, chosen at run
+// time by Detect:
 //
 //   - v1 (legacy or hybrid): one hierarchy per controller. A task gets a
 //     directory in the cpu and the memory hierarchy, each nested under the
@@ -18,7 +18,7 @@
 //
 // A Group is plain data (JSON-encodable), so the driver keeps it in the
 // task handle and a restarted plugin finds the task's cgroups again.
-package cgroup
+package cgroups
 
 import (
 	"bufio"
@@ -48,7 +48,7 @@ const (
 // unifiedKey is the one Group.Dirs key of a v2 group.
 const unifiedKey = "unified"
 
-// requiredControllers are the controllers the exec driver needs.
+// requiredControllers are the controllers every task group is made in.
 var requiredControllers = []string{"cpu", "memory"}
 
 // Resources are the limits to enforce on a task.
@@ -188,7 +188,7 @@ func unescapeMountPath(s string) string {
 	return b.String()
 }
 
-// Check reports why the hierarchy cannot run exec tasks, or nil.
+// Check reports why the hierarchy cannot hold task groups, or nil.
 func (h *Hierarchy) Check() error {
 	switch h.Version {
 	case V1:
@@ -306,15 +306,19 @@ func (g *Group) procsDir() string {
 	return g.Dirs["memory"]
 }
 
-// Procs lists the processes in the group.
+// Procs lists the processes in the group, never this one: under cgroup
+// v1 a process is listed while any of its threads is in the group, and
+// StartCommand's throwaway thread is, until it exits (a KillAll then
+// would kill the plugin itself).
 func (g *Group) Procs() ([]int, error) {
 	b, err := os.ReadFile(filepath.Join(g.procsDir(), "cgroup.procs"))
 	if err != nil {
 		return nil, fmt.Errorf("list cgroup processes: %w", err)
 	}
+	self := os.Getpid()
 	var pids []int
 	for _, f := range strings.Fields(string(b)) {
-		if pid, err := strconv.Atoi(f); err == nil {
+		if pid, err := strconv.Atoi(f); err == nil && pid != self {
 			pids = append(pids, pid)
 		}
 	}

@@ -1,9 +1,7 @@
 // Copyright (c) Drover authors
 // SPDX-License-Identifier: MPL-2.0
 
-//go:build linux
-
-package cgroup
+package cgroups
 
 import (
 	"fmt"

@@ -3,7 +3,7 @@
 
 //go:build linux
 
-package cgroup
+package cgroups
 
 import (
 	"os"

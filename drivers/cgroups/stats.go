@@ -1,7 +1,7 @@
 // Copyright (c) Drover authors
 // SPDX-License-Identifier: MPL-2.0
 
-package cgroup
+package cgroups
 
 import (
 	"errors"
