@@ -187,9 +187,11 @@ func (a *Agent) startClient(ctx context.Context, httpAddr string) error {
 			MemoryMB: cfg.ReservedMemoryMB,
 			DiskMB:   cfg.ReservedDiskMB,
 			Ports:    cfg.ReservedPorts,
+			Cores:    cfg.ReservedCores,
 		},
 
 		NetworkInterface: cfg.NetworkInterface,
+		ReservableCores:  cfg.ReservableCores,
 		MinDynamicPort:   cfg.MinDynamicPort,
 		MaxDynamicPort:   cfg.MaxDynamicPort,
 		HostNetworks:     cfg.HostNetworks,

@@ -59,6 +59,8 @@ type Config struct {
 	MinDynamicPort   int
 	MaxDynamicPort   int
 	ReservedPorts    string
+	ReservedCores    string // cpu list kept for the host
+	ReservableCores  string // cpu list tasks may reserve; empty: all
 	HostNetworks     []fingerprint.HostNetwork
 
 	// PluginConfig is each plugin's `config` block, by plugin name.

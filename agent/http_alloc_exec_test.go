@@ -8,15 +8,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/droverhq/drover/client"
@@ -50,23 +47,9 @@ func (f *fakeExecFSClient) ExecAlloc(ctx context.Context, allocID, task string, 
 	return execio.Run(ctx, c, tty, stdin, stdout, stderr, resize)
 }
 
-// testExecFSServer serves the routes of an agent whose client is fake.
-func testExecFSServer(t *testing.T, fake *fakeExecFSClient) *nomad.Client {
-	t.Helper()
-	h := &HTTPServer{allocs: fake, logger: hclog.NewNullLogger(), mux: http.NewServeMux()}
-	h.routes()
-	ts := httptest.NewServer(h.mux)
-	t.Cleanup(ts.Close)
-	nc, err := nomad.NewClient(&nomad.Config{Address: ts.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nc
-}
-
 func TestAllocExecLocal(t *testing.T) {
 	fake := &fakeExecFSClient{allocID: "a1", dir: t.TempDir()}
-	nc := testExecFSServer(t, fake)
+	nc := fakeClientAPI(t, fake)
 	tests := []struct {
 		name      string
 		alloc     string
@@ -134,7 +117,7 @@ func (b *lockedBuffer) String() string {
 // exit code comes back.
 func TestAllocExecTTY(t *testing.T) {
 	fake := &fakeExecFSClient{allocID: "a1", dir: t.TempDir()}
-	nc := testExecFSServer(t, fake)
+	nc := fakeClientAPI(t, fake)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	stdinR, stdinW := io.Pipe()
@@ -182,11 +165,8 @@ func TestAllocExecTTY(t *testing.T) {
 
 func TestAllocExecUnknownAllocOnServer(t *testing.T) {
 	_, base := testServerAgent(t)
-	nc, err := nomad.NewClient(&nomad.Config{Address: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = nc.Allocations().Exec(context.Background(), &nomad.Allocation{ID: "0b5e0c39-3e4c-4c8e-9c4e-3a7a7e1f1d00"},
+	nc := officialClient(t, base)
+	_, err := nc.Allocations().Exec(context.Background(), &nomad.Allocation{ID: "0b5e0c39-3e4c-4c8e-9c4e-3a7a7e1f1d00"},
 		"web", false, []string{"/bin/true"}, strings.NewReader(""), io.Discard, io.Discard, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("Exec in an unknown allocation: %v", err)

@@ -78,7 +78,9 @@ func (h *HTTPServer) allocSignal(_ http.ResponseWriter, r *http.Request) (any, e
 // allocRestart serves PUT/POST /v1/client/allocation/:id/restart with
 // body {"TaskName": "", "AllTasks": false}: an empty task restarts every
 // running task. Naming a task and AllTasks together is refused, as Nomad
-// does. It answers an empty object.
+// does; AllTasks of an allocation with a completed task is refused by the
+// client (client.ErrRestartCompletedTask, a 400). It answers an empty
+// object.
 func (h *HTTPServer) allocRestart(_ http.ResponseWriter, r *http.Request) (any, error) {
 	var body struct {
 		TaskName string
@@ -210,6 +212,7 @@ func allocOpError(err error) error {
 	case errors.Is(err, client.ErrUnknownAlloc):
 		return errorf(http.StatusNotFound, "%v", err)
 	case errors.Is(err, client.ErrUnknownTask), errors.Is(err, taskrunner.ErrTaskNotRunning),
+		errors.Is(err, client.ErrRestartCompletedTask),
 		errors.Is(err, taskrunner.ErrSignalsUnsupported), errors.Is(err, taskrunner.ErrStatsUnsupported):
 		return errorf(http.StatusBadRequest, "%v", err)
 	default:

@@ -6,13 +6,10 @@ package agent
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/hashicorp/go-hclog"
 	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/droverhq/drover/client"
@@ -79,14 +76,7 @@ func (f *fakeAllocClient) NodeID() string { return "node-1" }
 
 func TestAllocRestartAndStatsLocal(t *testing.T) {
 	fake := &fakeAllocClient{allocID: "a1"}
-	h := &HTTPServer{allocs: fake, logger: hclog.NewNullLogger(), mux: http.NewServeMux()}
-	h.routes()
-	ts := httptest.NewServer(h.mux)
-	defer ts.Close()
-	nc, err := nomad.NewClient(&nomad.Config{Address: ts.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc := fakeClientAPI(t, fake)
 	allocs := nc.Allocations()
 	tests := []struct {
 		name      string
@@ -146,11 +136,8 @@ func TestAllocRestartAndStatsLocal(t *testing.T) {
 
 func TestAllocStopUnknownOnServer(t *testing.T) {
 	_, base := testServerAgent(t)
-	nc, err := nomad.NewClient(&nomad.Config{Address: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = nc.Allocations().Stop(&nomad.Allocation{ID: "0b5e0c39-3e4c-4c8e-9c4e-3a7a7e1f1d00"}, nil)
+	nc := officialClient(t, base)
+	_, err := nc.Allocations().Stop(&nomad.Allocation{ID: "0b5e0c39-3e4c-4c8e-9c4e-3a7a7e1f1d00"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("Stop of an unknown allocation: %v", err)
 	}
@@ -158,14 +145,7 @@ func TestAllocStopUnknownOnServer(t *testing.T) {
 
 func TestAllocSignalLocal(t *testing.T) {
 	fake := &fakeAllocClient{allocID: "a1"}
-	h := &HTTPServer{allocs: fake, logger: hclog.NewNullLogger(), mux: http.NewServeMux()}
-	h.routes()
-	ts := httptest.NewServer(h.mux)
-	defer ts.Close()
-	nc, err := nomad.NewClient(&nomad.Config{Address: ts.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc := fakeClientAPI(t, fake)
 
 	tests := []struct {
 		name      string
@@ -206,11 +186,8 @@ func TestAllocSignalLocal(t *testing.T) {
 
 func TestAllocSignalUnknownAllocOnServer(t *testing.T) {
 	_, base := testServerAgent(t)
-	nc, err := nomad.NewClient(&nomad.Config{Address: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = nc.Allocations().Signal(&nomad.Allocation{ID: "0b5e0c39-3e4c-4c8e-9c4e-3a7a7e1f1d00"}, nil, "", "SIGHUP")
+	nc := officialClient(t, base)
+	err := nc.Allocations().Signal(&nomad.Allocation{ID: "0b5e0c39-3e4c-4c8e-9c4e-3a7a7e1f1d00"}, nil, "", "SIGHUP")
 	if err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("Signal of an unknown allocation: %v", err)
 	}

@@ -23,10 +23,7 @@ func templateJob(id string) *nomad.Job {
 // templates themselves are stored without evaluations.
 func TestDispatchAndPeriodicForceWithOfficialClient(t *testing.T) {
 	_, base := testServerAgent(t)
-	client, err := nomad.NewClient(&nomad.Config{Address: base})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := officialClient(t, base)
 	jobs := client.Jobs()
 
 	periodic := templateJob("nightly")

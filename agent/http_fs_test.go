@@ -38,7 +38,7 @@ func testFSAllocDir(t *testing.T) string {
 
 func TestAllocFSLocal(t *testing.T) {
 	fake := &fakeExecFSClient{allocID: "a1", dir: testFSAllocDir(t)}
-	nc := testExecFSServer(t, fake)
+	nc := fakeClientAPI(t, fake)
 	fs := nc.AllocFS()
 	alloc := &nomad.Allocation{ID: "a1"}
 
@@ -118,7 +118,7 @@ func TestAllocFSStreamFollow(t *testing.T) {
 	t.Cleanup(func() { client.FSStreamPollInterval, client.FSStreamHeartbeatInterval = oldPoll, oldBeat })
 	dir := testFSAllocDir(t)
 	fake := &fakeExecFSClient{allocID: "a1", dir: dir}
-	nc := testExecFSServer(t, fake)
+	nc := fakeClientAPI(t, fake)
 
 	cancel := make(chan struct{})
 	defer close(cancel)

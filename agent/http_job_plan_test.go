@@ -35,14 +35,8 @@ func TestJobPlanAndCheckIndexWithOfficialClient(t *testing.T) {
 		Drivers:       map[string]*structs.DriverInfo{"raw_exec": {Detected: true, Healthy: true}},
 		NodeResources: &structs.NodeResources{Cpu: structs.NodeCpuResources{CpuShares: 2000}, Memory: structs.NodeMemoryResources{MemoryMB: 4096}, Disk: structs.NodeDiskResources{DiskMB: 10000}},
 	}
-	var reg structs.NodeUpdateResponse
-	if err := a.server.Node().Register(&structs.NodeRegisterRequest{Node: node}, &reg); err != nil {
-		t.Fatal(err)
-	}
-	client, err := nomad.NewClient(&nomad.Config{Address: base})
-	if err != nil {
-		t.Fatal(err)
-	}
+	registerNode(t, a, node)
+	client := officialClient(t, base)
 	jobs := client.Jobs()
 
 	before := a.server.State().LatestIndex()

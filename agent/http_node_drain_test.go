@@ -22,14 +22,8 @@ func TestNodeDrainAndEligibilityWithOfficialClient(t *testing.T) {
 		ID: structs.GenerateUUID(), SecretID: structs.GenerateUUID(), Name: "n1", Datacenter: "dc1",
 		NodeResources: &structs.NodeResources{Cpu: structs.NodeCpuResources{CpuShares: 1000}, Memory: structs.NodeMemoryResources{MemoryMB: 1024}},
 	}
-	var reg structs.NodeUpdateResponse
-	if err := a.server.Node().Register(&structs.NodeRegisterRequest{Node: node}, &reg); err != nil {
-		t.Fatal(err)
-	}
-	client, err := nomad.NewClient(&nomad.Config{Address: base})
-	if err != nil {
-		t.Fatal(err)
-	}
+	registerNode(t, a, node)
+	client := officialClient(t, base)
 	nodes := client.Nodes()
 
 	if _, err := nodes.ToggleEligibility(node.ID, false, nil); err != nil {

@@ -38,10 +38,7 @@ func poolNames(pools []*nomad.NodePool) string {
 // apply, info, the nodes and jobs of a pool, and the delete rules.
 func TestNodePoolsWithOfficialClient(t *testing.T) {
 	a, base := testServerAgent(t)
-	client, err := nomad.NewClient(&nomad.Config{Address: base})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := officialClient(t, base)
 	pools := client.NodePools()
 
 	list, meta, err := pools.List(nil)
@@ -63,10 +60,7 @@ func TestNodePoolsWithOfficialClient(t *testing.T) {
 	// A node with an unknown pool creates it.
 	node := &structs.Node{ID: structs.GenerateUUID(), SecretID: structs.GenerateUUID(), Name: "n1", Datacenter: "dc1", NodePool: "gpu",
 		NodeResources: &structs.NodeResources{Cpu: structs.NodeCpuResources{CpuShares: 1000}, Memory: structs.NodeMemoryResources{MemoryMB: 1024}}}
-	var reg structs.NodeUpdateResponse
-	if err := a.server.Node().Register(&structs.NodeRegisterRequest{Node: node}, &reg); err != nil {
-		t.Fatal(err)
-	}
+	registerNode(t, a, node)
 	list, _, _ = pools.PrefixList("", nil)
 	if poolNames(list) != "all,default,gpu,prod" {
 		t.Fatalf("pools with node: %q", poolNames(list))

@@ -18,10 +18,7 @@ import (
 // job registration obeys it.
 func TestSchedulerConfigurationWithOfficialClient(t *testing.T) {
 	_, base := testServerAgent(t)
-	client, err := nomad.NewClient(&nomad.Config{Address: base})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := officialClient(t, base)
 	op := client.Operator()
 
 	got, meta, err := op.SchedulerGetConfiguration(nil)
@@ -97,10 +94,7 @@ func TestDefaultSchedulerConfigIsStoredByTheLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.Shutdown() })
-	client, err := nomad.NewClient(&nomad.Config{Address: "http://" + a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := officialClient(t, "http://"+a.HTTPAddr())
 	waitFor(t, 10*time.Second, func() bool {
 		got, _, err := client.Operator().SchedulerGetConfiguration(nil)
 		return err == nil && got.SchedulerConfig.SchedulerAlgorithm == nomad.SchedulerAlgorithmSpread &&

@@ -7,15 +7,47 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/droverhq/drover/structs"
 )
+
+// officialClient is Nomad's own API client for the agent at addr.
+func officialClient(t *testing.T, addr string) *nomad.Client {
+	t.Helper()
+	nc, err := nomad.NewClient(&nomad.Config{Address: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc
+}
+
+// fakeClientAPI serves the routes of an agent whose client is fake and
+// returns Nomad's API client for them.
+func fakeClientAPI(t *testing.T, fake AllocDirs) *nomad.Client {
+	t.Helper()
+	h := &HTTPServer{allocs: fake, logger: hclog.NewNullLogger(), mux: http.NewServeMux()}
+	h.routes()
+	ts := httptest.NewServer(h.mux)
+	t.Cleanup(ts.Close)
+	return officialClient(t, ts.URL)
+}
+
+// registerNode registers node with the agent's servers, as a client would.
+func registerNode(t *testing.T, a *Agent, node *structs.Node) {
+	t.Helper()
+	var reg structs.NodeUpdateResponse
+	if err := a.server.Node().Register(&structs.NodeRegisterRequest{Node: node}, &reg); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // testServerAgent starts a server-only dev agent on free ports.
 func testServerAgent(t *testing.T) (*Agent, string) {

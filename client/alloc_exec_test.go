@@ -11,30 +11,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/droverhq/drover/client/allocrunner/taskrunner"
 	"github.com/droverhq/drover/client/clienttest"
-	"github.com/droverhq/drover/drivers/rawexec"
-	"github.com/droverhq/drover/plugins"
 	"github.com/droverhq/drover/structs"
 )
 
 // TestExecAllocRawExec runs commands inside a real raw_exec task: output,
 // stdin, the task's environment and exit codes, and the refusals.
 func TestExecAllocRawExec(t *testing.T) {
-	d := rawexec.New(hclog.NewNullLogger())
-	if err := d.SetConfig([]byte(`{"enabled": true}`)); err != nil {
-		t.Fatal(err)
-	}
-	tc := newTestClient(t, 0, func(c *Config) {
-		c.Drivers = map[string]plugins.Driver{rawexec.Name: d}
-	})
-	a := clienttest.Alloc(structs.JobTypeService, map[string]any{"command": "/bin/sleep", "args": []any{"60"}})
-	a.Job.TaskGroups[0].Tasks[0].Driver = rawexec.Name
-	a.NodeID = tc.NodeID()
-	tc.servers.AddAlloc(a)
-	tc.waitReported(t, a.ID, structs.AllocClientStatusRunning)
+	tc := newRawExecClient(t)
+	a := tc.runRawExecSleeper(t)
 
 	tests := []struct {
 		name       string

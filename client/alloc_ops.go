@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,13 @@ var ErrUnknownAlloc = errors.New("unknown allocation")
 // ErrUnknownTask is returned by the allocation operations for a task the
 // allocation does not have.
 var ErrUnknownTask = errors.New("unknown task")
+
+// ErrRestartCompletedTask is returned by RestartAlloc with allTasks for
+// an allocation with a task that already ran to its end (an ephemeral
+// prestart or poststart task, or a finished main task): Nomad runs such
+// tasks again, but a Drover task runner ends for good once its task is
+// dead, so the restart is refused rather than done in part.
+var ErrRestartCompletedTask = errors.New("restarting all tasks is not supported for an allocation with a completed task")
 
 // SignalAlloc sends sig to one task of an allocation this client runs,
 // or, with task "", to every task that is running. As in Nomad, naming a
@@ -67,16 +75,24 @@ func (c *Client) SignalAlloc(ctx context.Context, allocID, task, sig string) err
 }
 
 // RestartAlloc restarts, in place, one task of an allocation this client
-// runs, or with task "" every task that is running (`alloc restart`). The
-// restarts do not count against the restart policy. Naming a task that is
-// not running is an error. With allTasks, Nomad also runs again the
-// ephemeral prestart and poststart tasks that already completed; Drover's
-// task runners end for good once such a task completed, so allTasks
-// restarts the running tasks (sidecars included) like task "" does.
+// runs, or with task "" every task that is running (`alloc restart`): as
+// in Nomad, tasks that are not running (completed lifecycle tasks,
+// poststop tasks that have not started) are left alone. The restarts do
+// not count against the restart policy. Naming a task that is not running
+// is an error. allTasks (`alloc restart -all-tasks`) asks, as in Nomad,
+// to run every task again, completed ones included: while every task that
+// started is still running that is the same as task "", otherwise it is
+// refused with ErrRestartCompletedTask (see there).
 func (c *Client) RestartAlloc(ctx context.Context, allocID, task string, allTasks bool) error {
 	ar, ok := c.runnerOf(allocID)
 	if !ok {
 		return fmt.Errorf("restart allocation %q: %w", allocID, ErrUnknownAlloc)
+	}
+	if allTasks {
+		if done := completedTasks(ar); len(done) > 0 {
+			return fmt.Errorf("restart allocation %q: %w (%s): restart the running tasks without -all-tasks, or stop the allocation to have it replaced",
+				allocID, ErrRestartCompletedTask, strings.Join(done, ", "))
+		}
 	}
 	if task != "" {
 		tr := ar.TaskRunner(task)
@@ -189,6 +205,28 @@ func mergeMeasured(have, more []string) []string {
 		}
 	}
 	return have
+}
+
+// completedTasks lists, sorted, the tasks of ar that are dead, with their
+// lifecycle hook ("task t0 (prestart)"). Poststop tasks are not counted:
+// they run only once the allocation stops.
+func completedTasks(ar *allocrunner.AllocRunner) []string {
+	var out []string
+	for name, st := range ar.TaskStates() {
+		if st.State != structs.TaskStateDead {
+			continue
+		}
+		kind := "main"
+		if l := ar.TaskRunner(name).Lifecycle(); l != nil {
+			if l.Hook == structs.TaskLifecycleHookPoststop {
+				continue
+			}
+			kind = l.Hook
+		}
+		out = append(out, fmt.Sprintf("task %q (%s) completed", name, kind))
+	}
+	sort.Strings(out)
+	return out
 }
 
 // runningTasks lists, sorted, the tasks whose state is running.

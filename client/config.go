@@ -18,7 +18,7 @@ import (
 const (
 	DefaultDriverFingerprintInterval = 30 * time.Second
 	DefaultStatusBatchInterval       = 200 * time.Millisecond
-	// DefaultAllocsMaxWait is how long one blocking GetClientAllocs waits.
+	// DefaultAllocsMaxWait is how long one blocking GetClientAllocIndexes waits.
 	DefaultAllocsMaxWait = 5 * time.Minute
 	// DefaultHeartbeatTTL is assumed when the servers do not say.
 	DefaultHeartbeatTTL = 20 * time.Second
@@ -42,6 +42,9 @@ type Config struct {
 	// NetworkInterface names the interface whose address is the node's
 	// (client network_interface).
 	NetworkInterface string
+	// ReservableCores, a cpu list, limits the cores tasks may reserve;
+	// empty means every core the agent may use.
+	ReservableCores string
 	// HostNetworks are the client's host_network blocks.
 	HostNetworks []fingerprint.HostNetwork
 	// MinDynamicPort and MaxDynamicPort bound the ports the scheduler
@@ -82,6 +85,19 @@ type Reserved struct {
 	// Ports lists host ports no allocation may take ("22,80,8500-8600"),
 	// Nomad's reserved { reserved_ports }.
 	Ports string
+	// Cores is a cpu list ("0,1") of cores kept for the host: tasks never
+	// reserve them and their MHz are not scheduled.
+	Cores string
+}
+
+// CheckNodePool refuses a node pool a node may not join: "all", which, as
+// in Nomad, holds every node and may only be named by jobs. The agent's
+// configuration decoder and the client both call it.
+func CheckNodePool(pool string) error {
+	if pool == structs.NodePoolAll {
+		return fmt.Errorf("node_pool %q is reserved: it holds every node and only jobs may name it, nodes may not join it; use %q or a pool of your own", pool, structs.DefaultNodePool)
+	}
+	return nil
 }
 
 func (c *Config) validate() error {
@@ -93,6 +109,15 @@ func (c *Config) validate() error {
 	}
 	if _, err := structs.ParsePortSpec(c.Reserved.Ports); err != nil {
 		return fmt.Errorf("client config: reserved_ports: %w", err)
+	}
+	if _, err := structs.ParseCPUList(c.Reserved.Cores); err != nil {
+		return fmt.Errorf("client config: reserved cores: %w", err)
+	}
+	if _, err := structs.ParseCPUList(c.ReservableCores); err != nil {
+		return fmt.Errorf("client config: reservable_cores: %w", err)
+	}
+	if err := CheckNodePool(c.NodePool); err != nil {
+		return fmt.Errorf("client config: %w", err)
 	}
 	lo, hi := c.MinDynamicPort, c.MaxDynamicPort
 	if lo == 0 {

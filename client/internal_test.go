@@ -124,6 +124,8 @@ func TestConfigValidate(t *testing.T) {
 		{"ok", Config{DataDir: "/tmp/x"}, true},
 		{"no data dir", Config{}, false},
 		{"negative reserve", Config{DataDir: "/tmp/x", Reserved: Reserved{CPU: -1}}, false},
+		{"own node pool", Config{DataDir: "/tmp/x", NodePool: "gpu"}, true},
+		{"node pool all", Config{DataDir: "/tmp/x", NodePool: "all"}, false},
 	}
 	for _, c := range cases {
 		if err := c.cfg.validate(); (err == nil) != c.ok {

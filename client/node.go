@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/droverhq/drover/client/fingerprint"
@@ -59,6 +60,9 @@ func buildNode(ctx context.Context, cfg *Config) (*structs.Node, error) {
 	}
 	if node.Meta == nil {
 		node.Meta = map[string]string{}
+	}
+	if err := applyCoreConfig(node, cfg); err != nil {
+		return nil, err
 	}
 	infos, attrs := fingerprint.Drivers(ctx, cfg.Drivers)
 	node.Drivers = infos
@@ -114,4 +118,36 @@ func isDriverAttr(k string, drivers map[string]*structs.DriverInfo) bool {
 		}
 	}
 	return false
+}
+
+// applyCoreConfig narrows the node's reservable cores to reservable_cores
+// and keeps the reserved { cores } for the host: they are never given to
+// a task, and their MHz are reserved, as in Nomad.
+func applyCoreConfig(node *structs.Node, cfg *Config) error {
+	reserved, err := structs.ParseCPUList(cfg.Reserved.Cores)
+	if err != nil {
+		return fmt.Errorf("reserved cores: %w", err)
+	}
+	reservable, err := structs.ParseCPUList(cfg.ReservableCores)
+	if err != nil {
+		return fmt.Errorf("reservable_cores: %w", err)
+	}
+	if node.NodeResources == nil {
+		return nil
+	}
+	cpu := &node.NodeResources.Cpu
+	if len(reservable) > 0 {
+		cpu.ReservableCpuCores = slices.DeleteFunc(cpu.ReservableCpuCores, func(c uint16) bool {
+			return !slices.Contains(reservable, c)
+		})
+	}
+	var kept []uint16
+	for _, c := range reserved {
+		if slices.Contains(cpu.ReservableCpuCores, c) {
+			kept = append(kept, c)
+		}
+	}
+	node.ReservedResources.Cpu.ReservedCpuCores = kept
+	node.ReservedResources.Cpu.CpuShares += uint64(int64(len(kept)) * node.MHzPerCore())
+	return nil
 }

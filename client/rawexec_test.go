@@ -18,10 +18,10 @@ import (
 	"github.com/droverhq/drover/structs"
 )
 
-// TestRawExecEndToEnd runs a real process through the real raw_exec driver,
-// in-process: interpolated args, the task's environment and the log file
-// the HTTP layer serves must all line up.
-func TestRawExecEndToEnd(t *testing.T) {
+// newRawExecClient is a test client whose one driver is a real, enabled
+// raw_exec.
+func newRawExecClient(t *testing.T) *testClient {
+	t.Helper()
 	d := rawexec.New(hclog.NewNullLogger())
 	if err := d.SetConfig([]byte(`{"enabled": true}`)); err != nil {
 		t.Fatal(err)
@@ -29,6 +29,26 @@ func TestRawExecEndToEnd(t *testing.T) {
 	tc := newTestClient(t, 0, func(c *Config) {
 		c.Drivers = map[string]plugins.Driver{rawexec.Name: d}
 	})
+	return tc
+}
+
+// runRawExecSleeper places a raw_exec service that sleeps for a minute and
+// waits until the client reports it running.
+func (tc *testClient) runRawExecSleeper(t *testing.T) *structs.Allocation {
+	t.Helper()
+	a := clienttest.Alloc(structs.JobTypeService, map[string]any{"command": "/bin/sleep", "args": []any{"60"}})
+	a.Job.TaskGroups[0].Tasks[0].Driver = rawexec.Name
+	a.NodeID = tc.NodeID()
+	tc.servers.AddAlloc(a)
+	tc.waitReported(t, a.ID, structs.AllocClientStatusRunning)
+	return a
+}
+
+// TestRawExecEndToEnd runs a real process through the real raw_exec driver,
+// in-process: interpolated args, the task's environment and the log file
+// the HTTP layer serves must all line up.
+func TestRawExecEndToEnd(t *testing.T) {
+	tc := newRawExecClient(t)
 	if tc.Node().Attributes["driver.raw_exec"] != "1" {
 		t.Fatalf("raw_exec not fingerprinted: %v", tc.Node().Drivers)
 	}
@@ -69,18 +89,8 @@ func TestRawExecEndToEnd(t *testing.T) {
 // TestRawExecStop stops a long-running real process through the alloc's
 // desired status.
 func TestRawExecStop(t *testing.T) {
-	d := rawexec.New(hclog.NewNullLogger())
-	if err := d.SetConfig([]byte(`{"enabled": true}`)); err != nil {
-		t.Fatal(err)
-	}
-	tc := newTestClient(t, 0, func(c *Config) {
-		c.Drivers = map[string]plugins.Driver{rawexec.Name: d}
-	})
-	a := clienttest.Alloc(structs.JobTypeService, map[string]any{"command": "/bin/sleep", "args": []any{"60"}})
-	a.Job.TaskGroups[0].Tasks[0].Driver = rawexec.Name
-	a.NodeID = tc.NodeID()
-	tc.servers.AddAlloc(a)
-	tc.waitReported(t, a.ID, structs.AllocClientStatusRunning)
+	tc := newRawExecClient(t)
+	a := tc.runRawExecSleeper(t)
 
 	tc.servers.StopAlloc(a.ID)
 	got := tc.waitReported(t, a.ID, structs.AllocClientStatusComplete)

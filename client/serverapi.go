@@ -11,22 +11,22 @@ import (
 	"github.com/droverhq/drover/structs"
 )
 
-// Servers is the client's view of the control plane.
+// Servers is the client's view of the control plane. The client follows
+// its allocations with the pull protocol (AllocPuller), the only one it
+// speaks.
 type Servers interface {
 	Register(ctx context.Context, req *structs.NodeRegisterRequest) (*structs.NodeUpdateResponse, error)
 	UpdateStatus(ctx context.Context, req *structs.NodeUpdateStatusRequest) (*structs.NodeUpdateResponse, error)
-	// GetClientAllocs blocks until the node's allocations change past req.MinIndex or req.MaxWait passes.
-	GetClientAllocs(ctx context.Context, req *structs.NodeAllocsRequest) (*structs.NodeAllocsResponse, error)
 	UpdateAllocs(ctx context.Context, req *structs.AllocUpdateRequest) (*structs.GenericResponse, error)
+	AllocPuller
 }
 
-// AllocPuller is the pull protocol of allocations, which a Servers
-// implementation offers in addition to GetClientAllocs: the blocking query
+// AllocPuller is the pull protocol of allocations: the blocking query
 // returns only the IDs and AllocModifyIndex of the node's allocations
-// ("Node.GetClientAllocIndexes") and the client fetches the changed ones
-// ("Node.GetAllocs"), so a change to one allocation does not resend every
-// allocation of the node with its job. The client uses it when its Servers
-// implement it.
+// ("Node.GetClientAllocIndexes", blocking until they change past
+// req.MinIndex or req.MaxWait passes) and the client fetches the changed
+// ones ("Node.GetAllocs"), so a change to one allocation does not resend
+// every allocation of the node with its job.
 type AllocPuller interface {
 	GetClientAllocIndexes(ctx context.Context, req *structs.NodeAllocsRequest) (*structs.NodeClientAllocsResponse, error)
 	GetAllocs(ctx context.Context, req *structs.AllocsGetRequest) (*structs.AllocsGetResponse, error)

@@ -17,8 +17,8 @@ import (
 // client spin.
 const minQueryInterval = 100 * time.Millisecond
 
-// watchAllocs follows the node's allocations with blocking queries and
-// reconciles the alloc runners with them.
+// watchAllocs follows the node's allocations with blocking queries of the
+// pull protocol and reconciles the alloc runners with them.
 func (c *Client) watchAllocs(ctx context.Context) {
 	select {
 	case <-c.registered:
@@ -27,14 +27,11 @@ func (c *Client) watchAllocs(ctx context.Context) {
 	}
 	var index uint64
 	failures := 0
-	fetch := c.fetchAllocs
-	if puller, ok := c.servers.(AllocPuller); ok {
-		fetch = (&allocPull{puller: puller, have: map[string]*structs.Allocation{}}).fetch
-	}
+	pull := &allocPull{puller: c.servers, have: map[string]*structs.Allocation{}}
 	for {
 		node := c.Node()
 		started := time.Now()
-		resp, err := fetch(ctx, &structs.NodeAllocsRequest{
+		resp, err := pull.fetch(ctx, &structs.NodeAllocsRequest{
 			NodeID: node.ID, SecretID: node.SecretID, MinIndex: index, MaxWait: c.cfg.AllocsMaxWait,
 		})
 		if ctx.Err() != nil {
@@ -63,15 +60,10 @@ func (c *Client) watchAllocs(ctx context.Context) {
 	}
 }
 
-// fetchAllocs is one blocking query for the node's whole allocations.
-func (c *Client) fetchAllocs(ctx context.Context, req *structs.NodeAllocsRequest) (*structs.NodeAllocsResponse, error) {
-	return c.servers.GetClientAllocs(ctx, req)
-}
-
 // allocPull follows the node's allocations with the pull protocol
 // (AllocPuller) and keeps the latest copy of each, so that fetch answers
-// with the node's whole list, as GetClientAllocs does, having transferred
-// only what changed. It is used by watchAllocs alone.
+// with the node's whole list, having transferred only what changed. It is
+// used by watchAllocs alone.
 type allocPull struct {
 	puller AllocPuller
 	have   map[string]*structs.Allocation

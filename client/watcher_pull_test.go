@@ -5,10 +5,13 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
+	"github.com/droverhq/drover/client/clienttest"
 	"github.com/droverhq/drover/structs"
 )
 
@@ -94,5 +97,29 @@ func TestAllocPullFetchesOnlyChanges(t *testing.T) {
 				t.Errorf("index %d, want %d", resp.Index, f.index)
 			}
 		})
+	}
+}
+
+// TestWatcherPullsOnlyChanges follows a client through the pull protocol
+// of its servers: each allocation is fetched when placed and when changed,
+// never again because another one changed.
+func TestWatcherPullsOnlyChanges(t *testing.T) {
+	tc := newTestClient(t, time.Minute, nil)
+	running := func(id string) func() error {
+		return func() error {
+			if st, _ := tc.TaskState(id, "t0"); st == nil || st.State != structs.TaskStateRunning {
+				return fmt.Errorf("alloc %s not running yet", id)
+			}
+			return nil
+		}
+	}
+	a := tc.place(structs.JobTypeService, map[string]any{})
+	clienttest.WaitFor(t, waitLong, running(a.ID))
+	b := tc.place(structs.JobTypeService, map[string]any{})
+	clienttest.WaitFor(t, waitLong, running(b.ID))
+	tc.servers.StopAlloc(a.ID)
+	tc.waitReported(t, a.ID, structs.AllocClientStatusComplete)
+	if got, want := tc.servers.Pulled(), []string{a.ID, b.ID, a.ID}; !slices.Equal(got, want) {
+		t.Fatalf("pulled %v, want %v", got, want)
 	}
 }

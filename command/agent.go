@@ -291,6 +291,8 @@ func resolveAgentConfig(cfg *config.Config) (*agent.Config, func(), error) {
 		ReservedDiskMB:   cfg.Client.Reserved.DiskMB,
 		ReservedPorts:    cfg.Client.Reserved.ReservedPorts,
 		NetworkInterface: cfg.Client.NetworkInterface,
+		ReservedCores:    cfg.Client.Reserved.Cores,
+		ReservableCores:  cfg.Client.ReservableCores,
 		MinDynamicPort:   cfg.Client.MinDynamicPort,
 		MaxDynamicPort:   cfg.Client.MaxDynamicPort,
 		PluginConfig:     map[string]map[string]any{},

@@ -144,11 +144,7 @@ func (c *AllocExecCommand) execTarget(client *api.Client, arg string, job, verbo
 			return nil, err
 		}
 	}
-	alloc, _, err := client.Allocations().Info(id, nil)
-	if err != nil {
-		return nil, fmt.Errorf("querying allocation %q: %w", id, err)
-	}
-	return alloc, nil
+	return allocInfo(client, id)
 }
 
 // isTerminal reports whether r is a terminal.

@@ -114,17 +114,13 @@ func (c *AllocLogsCommand) Run(ctx context.Context, args []string) int {
 		task = fs.Arg(1)
 	}
 
-	client := c.clientOrFail()
-	if client == nil {
-		return ExitError
+	client, id, code := c.clientForAlloc(fs.Arg(0), verbose)
+	if code != ExitOK {
+		return code
 	}
-	id, err := c.resolveAlloc(client, fs.Arg(0), verbose)
+	alloc, err := allocInfo(client, id)
 	if err != nil {
 		return c.reportErr(err)
-	}
-	alloc, _, err := client.Allocations().Info(id, nil)
-	if err != nil {
-		return c.reportErr(fmt.Errorf("querying allocation %q: %w", id, err))
 	}
 	task, err = pickTask(alloc, task, idLength(verbose))
 	if err != nil {

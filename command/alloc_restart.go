@@ -38,6 +38,9 @@ Restart Options:
 
   -all-tasks
     Restart every task of the allocation. It cannot be combined with a task.
+    Nomad also runs again the prestart and poststart tasks that already
+    completed; Drover does not, and refuses -all-tasks for an allocation
+    with a completed task (the error names it).
 
   -task <task>
     The task to restart (the same as giving it as an argument).

@@ -63,17 +63,13 @@ func (c *AllocSignalCommand) Run(ctx context.Context, args []string) int {
 	default:
 		return c.usageError("alloc signal", "This command takes one or two arguments: <allocation> [<task>]")
 	}
-	client := c.clientOrFail()
-	if client == nil {
-		return ExitError
+	client, id, code := c.clientForAlloc(fs.Arg(0), verbose)
+	if code != ExitOK {
+		return code
 	}
-	id, err := c.resolveAlloc(client, fs.Arg(0), verbose)
+	alloc, err := allocInfo(client, id)
 	if err != nil {
 		return c.reportErr(err)
-	}
-	alloc, _, err := client.Allocations().Info(id, nil)
-	if err != nil {
-		return c.reportErr(fmt.Errorf("querying allocation %q: %w", id, err))
 	}
 	if err := client.Allocations().Signal(alloc, nil, task, signal); err != nil {
 		c.UI.Error(fmt.Sprintf("Error sending signal: %v", err))

@@ -58,13 +58,9 @@ func (c *AllocStatusCommand) Run(_ context.Context, args []string) int {
 	if fs.NArg() != 1 {
 		return c.usageError("alloc status", "This command takes one argument: <allocation>")
 	}
-	client := c.clientOrFail()
-	if client == nil {
-		return ExitError
-	}
-	id, err := c.resolveAlloc(client, fs.Arg(0), verbose)
-	if err != nil {
-		return c.reportErr(err)
+	client, id, code := c.clientForAlloc(fs.Arg(0), verbose)
+	if code != ExitOK {
+		return code
 	}
 	if code := c.showAlloc(client, id, short, verbose); code != ExitOK || !stats {
 		return code

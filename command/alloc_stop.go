@@ -59,13 +59,9 @@ func (c *AllocStopCommand) Run(ctx context.Context, args []string) int {
 	if fs.NArg() != 1 {
 		return c.usageError("alloc stop", "This command takes one argument: <allocation>")
 	}
-	client := c.clientOrFail()
-	if client == nil {
-		return ExitError
-	}
-	id, err := c.resolveAlloc(client, fs.Arg(0), verbose)
-	if err != nil {
-		return c.reportErr(err)
+	client, id, code := c.clientForAlloc(fs.Arg(0), verbose)
+	if code != ExitOK {
+		return code
 	}
 	q := (&api.QueryOptions{}).WithContext(ctx)
 	if noDelay {

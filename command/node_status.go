@@ -111,9 +111,6 @@ func (c *NodeStatusCommand) Run(_ context.Context, args []string) int {
 
 // formatHostStats renders a node's measured usage, as `nomad node status
 // -stats` does: a summary, then memory, each core and each disk.
-//
-// The type comes from Nomad's module: Drover's api package has no alias
-// for it yet.
 func formatHostStats(hs *api.HostStats) string {
 	var b strings.Builder
 	var memUsed, memTotal, diskUsed, diskSize uint64
@@ -151,7 +148,7 @@ func formatHostStats(hs *api.HostStats) string {
 			humanBytes(d.Size), humanBytes(d.Used), humanBytes(d.Available), d.UsedPercent, d.InodesUsedPercent))
 	}
 	b.WriteString(formatList(disks))
-	b.WriteString(fmt.Sprintf("\n\nUptime|%s", time.Duration(hs.Uptime)*time.Second))
+	b.WriteString("\n\n" + formatKV([]string{"Uptime|" + (time.Duration(hs.Uptime) * time.Second).String()}))
 	return b.String()
 }
 

@@ -131,6 +131,31 @@ func (m *Meta) resolveAlloc(client *api.Client, prefix string, verbose bool) (st
 	return "", &ambiguousError{kind: "allocations", table: m.formatAllocStubs(allocs, verbose, true)}
 }
 
+// clientForAlloc connects to the agent and resolves the allocation that
+// prefix names: how every alloc command taking an allocation starts. Both
+// failures are reported already when code is not ExitOK.
+func (m *Meta) clientForAlloc(prefix string, verbose bool) (client *api.Client, id string, code int) {
+	client = m.clientOrFail()
+	if client == nil {
+		return nil, "", ExitError
+	}
+	id, err := m.resolveAlloc(client, prefix, verbose)
+	if err != nil {
+		return nil, "", m.reportErr(err)
+	}
+	return client, id, ExitOK
+}
+
+// allocInfo reads the allocation id in full, for commands that need its
+// tasks or node and not only its ID.
+func allocInfo(client *api.Client, id string) (*api.Allocation, error) {
+	alloc, _, err := client.Allocations().Info(id, nil)
+	if err != nil {
+		return nil, fmt.Errorf("querying allocation %q: %w", id, err)
+	}
+	return alloc, nil
+}
+
 // resolveNode returns the full ID of the node that prefix names.
 func (m *Meta) resolveNode(client *api.Client, prefix string, verbose bool) (string, error) {
 	if err := checkIDPrefix(prefix); err != nil {

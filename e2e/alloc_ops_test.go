@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -351,4 +352,83 @@ func nomadHealth(addr string) (bool, error) {
 	}
 	_, err = nc.Agent().Self()
 	return err == nil, nil
+}
+
+// TestAllocOpsSystemStop stops a system job's allocation with
+// ?no_shutdown_delay=true: as in Nomad it is stopped and a new one placed
+// on the same node, and the stop skips the group's and the task's hour of
+// shutdown_delay.
+func TestAllocOpsSystemStop(t *testing.T) {
+	a := startDevAgent(t)
+	nc, err := nomad.NewClient(&nomad.Config{Address: a.addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocRoot := filepath.Join(a.dataDir, "client", "alloc")
+	job := pidSleeper("sys")
+	job.Type = ptr("system")
+	job.TaskGroups[0].Count = nil
+	job.TaskGroups[0].ShutdownDelay = ptr(time.Hour)
+	job.TaskGroups[0].Tasks[0].ShutdownDelay = time.Hour
+	if _, _, err := nc.Jobs().Register(job, nil); err != nil {
+		t.Fatal(err)
+	}
+	alloc, pid := runningAlloc(t, nc, "sys", allocRoot, "")
+
+	asked := time.Now()
+	resp, err := nc.Allocations().Stop(alloc, &nomad.QueryOptions{Params: map[string]string{"no_shutdown_delay": "true"}})
+	if err != nil || resp.EvalID == "" {
+		t.Fatalf("stop: %+v, %v", resp, err)
+	}
+	replacement, newPID := runningAlloc(t, nc, "sys", allocRoot, pid)
+	if replacement.ID == alloc.ID || replacement.PreviousAllocation != alloc.ID || replacement.NodeID != alloc.NodeID {
+		t.Fatalf("replacement %s on %s (previous %q) of %s on %s",
+			replacement.ID, replacement.NodeID, replacement.PreviousAllocation, alloc.ID, alloc.NodeID)
+	}
+	if newPID == pid {
+		t.Fatalf("replacement runs the old process %s", pid)
+	}
+	waitUntilErr(t, 30*time.Second, "the stopped allocation to end", func() error {
+		old, _, err := nc.Allocations().Info(alloc.ID, nil)
+		if err != nil {
+			return err
+		}
+		if old.DesiredStatus != "stop" || old.ClientStatus != "complete" {
+			return fmt.Errorf("old allocation %s/%s", old.DesiredStatus, old.ClientStatus)
+		}
+		for _, ev := range old.TaskStates["t"].Events {
+			if ev.Type == "Waiting for shutdown delay" {
+				return fmt.Errorf("the task waited its shutdown delay")
+			}
+		}
+		return nil
+	})
+	if waited := time.Since(asked); waited > time.Minute {
+		t.Fatalf("stop took %v", waited)
+	}
+	if n, _ := strconv.Atoi(pid); syscall.Kill(n, 0) == nil {
+		t.Fatalf("old task process %s still running", pid)
+	}
+	// One allocation runs on the node, the replacement.
+	stubs, _, err := nc.Jobs().Allocations("sys", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := 0
+	for _, s := range stubs {
+		if s.DesiredStatus == "run" {
+			live++
+		}
+	}
+	if live != 1 {
+		t.Fatalf("%d allocations to run, want 1", live)
+	}
+	// The replacement would wait out its hour of shutdown_delay: end its
+	// process once the job is gone, so nothing outlives the test.
+	if _, _, err := nc.Jobs().Deregister("sys", true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := strconv.Atoi(newPID); n > 0 {
+		_ = syscall.Kill(n, syscall.SIGKILL)
+	}
 }

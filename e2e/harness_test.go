@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -50,7 +51,62 @@ func run(m *testing.M) (int, error) {
 			return 0, fmt.Errorf("build drover: %v\n%s", err, out)
 		}
 	}
-	return m.Run(), nil
+	code := m.Run()
+	reapOrphanedPlugins()
+	return code, nil
+}
+
+// reapOrphanedPlugins kills the driver plugin processes this test run left
+// behind. A non-dev agent's plugins outlive it by design (a restarted
+// agent reattaches to them), so the tests that stop or kill such agents
+// leave them orphaned. Only orphans of droverBin started after this test
+// process are touched: a developer's own agents are left alone.
+func reapOrphanedPlugins() {
+	self, ok := procStat(os.Getpid())
+	if !ok {
+		return
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, ok := procStat(pid)
+		if !ok || st.ppid != 1 || st.start < self.start {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		args := strings.Split(string(cmdline), "\x00")
+		if len(args) >= 3 && args[0] == droverBin && args[1] == "plugin" && args[2] == "driver" {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// stat is what reapOrphanedPlugins reads of /proc/PID/stat.
+type stat struct {
+	ppid  int
+	start uint64 // clock ticks after boot
+}
+
+func procStat(pid int) (stat, bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return stat{}, false
+	}
+	s := string(b)
+	// Fields after "(comm)": state ppid ... starttime is the 20th.
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(fields) < 20 {
+		return stat{}, false
+	}
+	ppid, err1 := strconv.Atoi(fields[1])
+	start, err2 := strconv.ParseUint(fields[19], 10, 64)
+	if err1 != nil || err2 != nil {
+		return stat{}, false
+	}
+	return stat{ppid: ppid, start: start}, true
 }
 
 // repoRoot is the repository's top directory.
@@ -105,14 +161,11 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// startDevAgent runs `drover agent -dev -config FILE` on free ports and
-// waits until its HTTP API has a leader and a ready node.
-func startDevAgent(t *testing.T) *agent {
-	t.Helper()
-	ports := freePorts(t, 3)
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`
-name      = "e2e"
+// agentConf is a one-node agent, server and client in one process. Its
+// verbs: the node name, data_dir, the http, rpc and serf ports, extra
+// lines for the client block, and the plugin settings (top-level lines).
+const agentConf = `
+name      = %q
 data_dir  = %q
 bind_addr = "127.0.0.1"
 log_level = "DEBUG"
@@ -127,19 +180,58 @@ server {
 }
 client {
   enabled = true
+%s
 }
-plugin "raw_exec" {
+%s
+`
+
+// rawExecPlugin enables raw_exec, the driver most e2e jobs use.
+const rawExecPlugin = `plugin "raw_exec" {
   config {
     enabled = true
   }
-}
-`, filepath.Join(dir, "data"), ports[0], ports[1], ports[2])
-	confPath := filepath.Join(dir, "agent.hcl")
+}`
+
+// writeAgentConf writes agentConf on three free ports into a temporary
+// directory and returns the file's path, the agent's HTTP address and its
+// data_dir.
+func writeAgentConf(t *testing.T, name, client, plugins string) (confPath, addr, dataDir string) {
+	t.Helper()
+	ports := freePorts(t, 3)
+	dir := t.TempDir()
+	dataDir = filepath.Join(dir, "data")
+	conf := fmt.Sprintf(agentConf, name, dataDir, ports[0], ports[1], ports[2], client, plugins)
+	confPath = filepath.Join(dir, "agent.hcl")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a := &agent{t: t, addr: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), dataDir: filepath.Join(dir, "data"), logs: &syncBuffer{}, done: make(chan struct{})}
-	a.cmd = exec.Command(droverBin, "agent", "-dev", "-config", confPath)
+	return confPath, fmt.Sprintf("http://127.0.0.1:%d", ports[0]), dataDir
+}
+
+// startDevAgent runs `drover agent -dev` with agentConf on free ports and
+// waits until its HTTP API has a leader and a ready node.
+func startDevAgent(t *testing.T) *agent {
+	t.Helper()
+	return startDevAgentWithClient(t, "")
+}
+
+// startDevAgentWithClient is startDevAgent with extra lines in the agent's
+// client block.
+func startDevAgentWithClient(t *testing.T, client string) *agent {
+	t.Helper()
+	confPath, addr, dataDir := writeAgentConf(t, "e2e", client, rawExecPlugin)
+	a := startAgent(t, addr, dataDir, "-dev", "-config", confPath)
+	t.Cleanup(a.stop)
+	return a
+}
+
+// startAgent runs `drover agent args...` and waits until addr reports a
+// ready node. The caller stops it: a non-dev agent leaves its plugins
+// running, and tests that kill or restart it order their own cleanup.
+func startAgent(t *testing.T, addr, dataDir string, args ...string) *agent {
+	t.Helper()
+	a := &agent{t: t, addr: addr, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan struct{})}
+	a.cmd = exec.Command(droverBin, append([]string{"agent"}, args...)...)
 	a.cmd.Stdout = a.logs
 	a.cmd.Stderr = a.logs
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -150,8 +242,7 @@ plugin "raw_exec" {
 		_ = a.cmd.Wait()
 		close(a.done)
 	}()
-	t.Cleanup(a.stop)
-	a.waitFor(30*time.Second, "agent ready", func() (bool, error) {
+	a.waitFor(60*time.Second, "agent ready", func() (bool, error) {
 		select {
 		case <-a.done:
 			return false, fmt.Errorf("agent exited early")

@@ -16,32 +16,14 @@ import (
 	nomad "github.com/hashicorp/nomad/api"
 )
 
-// pluginConf is a non-dev agent whose plugin_dir holds the example
-// third-party driver.
-const pluginConf = `
-name       = "plugins"
-data_dir   = %q
-plugin_dir = %q
-bind_addr = "127.0.0.1"
-log_level = "DEBUG"
-ports {
-  http = %d
-  rpc  = %d
-  serf = %d
-}
-server {
-  enabled          = true
-  bootstrap_expect = 1
-}
-client {
-  enabled = true
-}
+// helloPlugin configures the example third-party driver found in the
+// plugin_dir (verb).
+const helloPlugin = `plugin_dir = %q
 plugin "hello" {
   config {
     greeting = "Bonjour"
   }
-}
-`
+}`
 
 // buildHelloDriver builds plugins/examples/hello-driver into dir.
 func buildHelloDriver(t *testing.T, dir string) string {
@@ -65,10 +47,7 @@ func buildHelloDriver(t *testing.T, dir string) string {
 // Files in plugin_dir that are not driver plugins are skipped with a log
 // line naming them, and all built-in drivers share one plugin process.
 func TestThirdPartyDriverPlugin(t *testing.T) {
-	ports := freePorts(t, 3)
-	dir := t.TempDir()
-	dataDir := filepath.Join(dir, "data")
-	pluginDir := filepath.Join(dir, "driver-plugins")
+	pluginDir := filepath.Join(t.TempDir(), "driver-plugins")
 	buildHelloDriver(t, pluginDir)
 	junk := filepath.Join(pluginDir, "not-a-plugin.sh")
 	if err := os.WriteFile(junk, []byte("#!/bin/sh\necho nope\n"), 0o755); err != nil {
@@ -77,13 +56,9 @@ func TestThirdPartyDriverPlugin(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(pluginDir, "README"), []byte("not executable\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	confPath := filepath.Join(dir, "agent.hcl")
-	if err := os.WriteFile(confPath, []byte(fmt.Sprintf(pluginConf, dataDir, pluginDir, ports[0], ports[1], ports[2])), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	confPath, addr, dataDir := writeAgentConf(t, "plugins", "", fmt.Sprintf(helloPlugin, pluginDir))
 
-	a := startConfAgent(t, confPath, addr, dataDir)
+	a := startAgent(t, addr, dataDir, "-config", confPath)
 	builtins := childrenWithArgs(a.cmd.Process.Pid, " plugin driver ")
 	hellos := childrenWithArgs(a.cmd.Process.Pid, "hello-driver")
 	var a2 *agent
@@ -152,7 +127,7 @@ func TestThirdPartyDriverPlugin(t *testing.T) {
 
 	// kill -9 and restart: the task runs on under the same plugin process.
 	a.killHard()
-	a2 = startConfAgent(t, confPath, addr, dataDir)
+	a2 = startAgent(t, addr, dataDir, "-config", confPath)
 	if fresh := childrenWithArgs(a2.cmd.Process.Pid, "hello-driver"); len(fresh) != 0 {
 		hellos = append(hellos, fresh...)
 		t.Errorf("restarted agent launched hello-driver %v instead of reattaching to %v", fresh, hellos)

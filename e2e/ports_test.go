@@ -8,80 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
 )
-
-// startPortsAgent is startDevAgent with a client block of its own: a
-// dynamic port range and reserved ports.
-func startPortsAgent(t *testing.T, client string) *agent {
-	t.Helper()
-	ports := freePorts(t, 3)
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`
-name      = "e2e-ports"
-data_dir  = %q
-bind_addr = "127.0.0.1"
-ports {
-  http = %d
-  rpc  = %d
-  serf = %d
-}
-server {
-  enabled          = true
-  bootstrap_expect = 1
-}
-client {
-  enabled = true
-%s
-}
-plugin "raw_exec" {
-  config {
-    enabled = true
-  }
-}
-`, filepath.Join(dir, "data"), ports[0], ports[1], ports[2], client)
-	confPath := filepath.Join(dir, "agent.hcl")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	a := &agent{t: t, addr: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), dataDir: filepath.Join(dir, "data"), logs: &syncBuffer{}, done: make(chan struct{})}
-	a.cmd = exec.Command(droverBin, "agent", "-dev", "-config", confPath)
-	a.cmd.Stdout = a.logs
-	a.cmd.Stderr = a.logs
-	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := a.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		_ = a.cmd.Wait()
-		close(a.done)
-	}()
-	t.Cleanup(a.stop)
-	a.waitFor(30*time.Second, "agent ready", func() (bool, error) {
-		select {
-		case <-a.done:
-			return false, fmt.Errorf("agent exited early")
-		default:
-		}
-		resp, err := http.Get(a.addr + "/v1/nodes")
-		if err != nil {
-			return false, nil
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode == 200 && strings.Contains(string(body), `"Status":"ready"`), nil
-	})
-	return a
-}
 
 // TestDevAgentPorts runs a job with a dynamic and a static port on a dev
 // agent: the node reports its network and port settings, the allocation
@@ -91,7 +25,7 @@ plugin "raw_exec" {
 // placed.
 func TestDevAgentPorts(t *testing.T) {
 	static := freePorts(t, 1)[0]
-	a := startPortsAgent(t, `
+	a := startDevAgentWithClient(t, `
   min_dynamic_port = 23000
   max_dynamic_port = 23010
   reserved {

@@ -7,9 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,64 +18,6 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 )
-
-// survivalConf is a production-style (non-dev) agent: server and client in
-// one process, state on disk, raw_exec and exec enabled.
-const survivalConf = `
-name      = "survival"
-data_dir  = %q
-bind_addr = "127.0.0.1"
-log_level = "DEBUG"
-ports {
-  http = %d
-  rpc  = %d
-  serf = %d
-}
-server {
-  enabled          = true
-  bootstrap_expect = 1
-}
-client {
-  enabled = true
-}
-plugin "raw_exec" {
-  config {
-    enabled = true
-  }
-}
-`
-
-// startConfAgent runs `drover agent -config confPath` (not -dev) and waits
-// for a ready node.
-func startConfAgent(t *testing.T, confPath, addr, dataDir string) *agent {
-	t.Helper()
-	a := &agent{t: t, addr: addr, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan struct{})}
-	a.cmd = exec.Command(droverBin, "agent", "-config", confPath)
-	a.cmd.Stdout, a.cmd.Stderr = a.logs, a.logs
-	if err := a.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		_ = a.cmd.Wait()
-		close(a.done)
-	}()
-	a.waitFor(60*time.Second, "agent ready", func() (bool, error) {
-		select {
-		case <-a.done:
-			return false, fmt.Errorf("agent exited early")
-		default:
-		}
-		resp, err := http.Get(a.addr + "/v1/nodes")
-		if err != nil {
-			return false, nil
-		}
-		defer resp.Body.Close()
-		var buf bytes.Buffer
-		_, _ = buf.ReadFrom(resp.Body)
-		return resp.StatusCode == 200 && strings.Contains(buf.String(), `"Status":"ready"`), nil
-	})
-	return a
-}
 
 // killHard is kill -9 of the agent process alone: its plugins and tasks,
 // in process groups of their own, are left alone.
@@ -189,15 +129,10 @@ type survivalTask struct {
 // running throughout.
 func TestAgentKill9TasksSurvive(t *testing.T) {
 	requireRoot(t) // exec tasks need namespaces and cgroups
-	ports := freePorts(t, 3)
-	dir := t.TempDir()
-	dataDir := filepath.Join(dir, "data")
-	confPath := filepath.Join(dir, "agent.hcl")
-	if err := os.WriteFile(confPath, []byte(fmt.Sprintf(survivalConf, dataDir, ports[0], ports[1], ports[2])), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	a := startConfAgent(t, confPath, addr, dataDir)
+	// A production-style (non-dev) agent: state on disk, raw_exec and
+	// exec enabled.
+	confPath, addr, dataDir := writeAgentConf(t, "survival", "", rawExecPlugin)
+	a := startAgent(t, addr, dataDir, "-config", confPath)
 	plugins := childrenWithArgs(a.cmd.Process.Pid, "plugin", "driver")
 	var taskPIDs []int
 	var a2 *agent
@@ -233,6 +168,8 @@ func TestAgentKill9TasksSurvive(t *testing.T) {
 	victim.Datacenters = []string{"dc1"}
 	vg := nomad.NewTaskGroup("v", 1)
 	vg.RestartPolicy = &nomad.RestartPolicy{Attempts: ptr(0), Mode: ptr("fail")}
+	// No replacement either: one would outlive the test.
+	vg.ReschedulePolicy = &nomad.ReschedulePolicy{Attempts: ptr(0), Unlimited: ptr(false)}
 	vg.AddTask(nomad.NewTask("victim", "raw_exec").SetConfig("command", "/bin/sh").
 		SetConfig("args", []string{"-c", `trap "exit 7" TERM; while :; do sleep 0.1; done`}).
 		Require(&nomad.Resources{CPU: ptr(20), MemoryMB: ptr(16)}))
@@ -317,7 +254,7 @@ func TestAgentKill9TasksSurvive(t *testing.T) {
 	})
 
 	// Restart with the same config.
-	a2 = startConfAgent(t, confPath, addr, dataDir)
+	a2 = startAgent(t, addr, dataDir, "-config", confPath)
 	t.Logf("agent down for %v", time.Since(downAt).Round(time.Millisecond))
 	if fresh := childrenWithArgs(a2.cmd.Process.Pid, "plugin", "driver"); len(fresh) != 0 {
 		t.Errorf("restarted agent launched new driver plugins %v instead of reattaching to %v\n%s", fresh, plugins, a2.logs.String())

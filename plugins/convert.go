@@ -36,6 +36,7 @@ func taskConfigToProto(c *TaskConfig) *proto.TaskConfig {
 		CpuMhz:           c.CPUMHz,
 		MemoryMb:         c.MemoryMB,
 		MemoryMaxMb:      c.MemoryMaxMB,
+		Cores:            coresToProto(c.Cores),
 	}
 }
 
@@ -62,7 +63,33 @@ func taskConfigFromProto(p *proto.TaskConfig) *TaskConfig {
 		CPUMHz:           p.CpuMhz,
 		MemoryMB:         p.MemoryMb,
 		MemoryMaxMB:      p.MemoryMaxMb,
+		Cores:            coresFromProto(p.Cores),
 	}
+}
+
+// coresToProto widens core IDs to proto's smallest unsigned integer.
+func coresToProto(cores []uint16) []uint32 {
+	if cores == nil {
+		return nil
+	}
+	out := make([]uint32, len(cores))
+	for i, c := range cores {
+		out[i] = uint32(c)
+	}
+	return out
+}
+
+// coresFromProto narrows core IDs back; no core ID exceeds uint16, the
+// model's type.
+func coresFromProto(cores []uint32) []uint16 {
+	if cores == nil {
+		return nil
+	}
+	out := make([]uint16, len(cores))
+	for i, c := range cores {
+		out[i] = uint16(c)
+	}
+	return out
 }
 
 func taskHandleToProto(h *TaskHandle) *proto.TaskHandle {

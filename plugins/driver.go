@@ -104,6 +104,10 @@ type TaskConfig struct {
 	CPUMHz      int64
 	MemoryMB    int64
 	MemoryMaxMB int64
+	// Cores are the host cores the task holds alone (`resources { cores
+	// }`); the driver pins the task to them. Empty for a task that shares
+	// the node's CPU.
+	Cores []uint16
 }
 
 // TaskHandle lets a driver find a task again after the agent restarts.

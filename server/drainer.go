@@ -51,13 +51,20 @@ func (s *Server) startDrainer(ctx context.Context) {
 }
 
 // run makes a pass whenever nodes or allocations change, and at least
-// every drainerTick.
+// every drainerTick. While no node drains it watches the nodes alone: a
+// drain starts with a node write, and a busy cluster's allocation updates
+// (thousands a second) would otherwise each cost a walk over every node.
 func (d *drainer) run(ctx context.Context) {
 	var index uint64
+	draining := true // until the first pass says otherwise
 	for {
+		tables := []string{state.TableNodes}
+		if draining {
+			tables = append(tables, state.TableAllocs)
+		}
 		wctx, cancel := context.WithTimeout(ctx, drainerTick)
 		idx, err := d.srv.state.BlockingQuery(wctx, index, func(snap *state.Snapshot) (uint64, error) {
-			return snap.Index(state.TableNodes, state.TableAllocs)
+			return snap.Index(tables...)
 		})
 		cancel()
 		if ctx.Err() != nil {
@@ -68,27 +75,32 @@ func (d *drainer) run(ctx context.Context) {
 			continue
 		}
 		index = idx
-		if err := d.pass(d.srv.state.Snapshot()); err != nil && ctx.Err() == nil {
+		draining, err = d.pass(d.srv.state.Snapshot())
+		if err != nil && ctx.Err() == nil {
 			d.logger.Error("drain pass", "error", err)
+			draining = true
 		}
 	}
 }
 
-// pass advances every draining node once.
-func (d *drainer) pass(snap *state.Snapshot) error {
+// pass advances every draining node once and reports whether some node
+// was draining.
+func (d *drainer) pass(snap *state.Snapshot) (bool, error) {
 	nodes, err := snap.Nodes()
 	if err != nil {
-		return fmt.Errorf("list nodes: %w", err)
+		return false, fmt.Errorf("list nodes: %w", err)
 	}
+	draining := false
 	for _, n := range nodes {
 		if n.DrainStrategy == nil {
 			continue
 		}
+		draining = true
 		if err := d.drainNode(snap, n); err != nil {
-			return fmt.Errorf("drain node %s: %w", n.ID, err)
+			return true, fmt.Errorf("drain node %s: %w", n.ID, err)
 		}
 	}
-	return nil
+	return draining, nil
 }
 
 // groupKey names one task group of one job.

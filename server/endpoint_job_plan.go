@@ -230,14 +230,6 @@ func (p *dryRunPlanner) CreateEval(eval *structs.Evaluation) error {
 	return nil
 }
 
-// Stop descriptions the scheduler gives (Nomad's wording): they say why an
-// allocation stops, and so whether its replacement is an update, a
-// migration or a plain placement.
-const (
-	stopDescUpdating  = "alloc is being updated due to job update"
-	stopDescMigrating = "alloc is being migrated"
-)
-
 // desiredUpdates counts, per group, what the recorded plans do to the
 // job's allocations.
 func desiredUpdates(a *PlanAnnotations, existing []*structs.Allocation, p *dryRunPlanner) {
@@ -263,13 +255,19 @@ func desiredUpdates(a *PlanAnnotations, existing []*structs.Allocation, p *dryRu
 	for _, plan := range plans {
 		for _, stops := range plan.NodeUpdate {
 			for _, al := range stops {
+				if al.DesiredStatus == structs.AllocDesiredStatusEvict {
+					// Another job's allocation evicted to make room
+					// (preemption): counted with the placement it serves.
+					a.PreemptedAllocs = append(a.PreemptedAllocs, al.Stub())
+					continue
+				}
 				touched[al.ID] = true
 				du := group(al.TaskGroup)
 				switch al.DesiredDescription {
-				case stopDescUpdating:
+				case scheduler.StopDescUpdating:
 					du.DestructiveUpdate++
 					replaced[al.ID] = true
-				case stopDescMigrating:
+				case scheduler.StopDescMigrating:
 					du.Migrate++
 					replaced[al.ID] = true
 				default:
@@ -282,6 +280,7 @@ func desiredUpdates(a *PlanAnnotations, existing []*structs.Allocation, p *dryRu
 		for _, placed := range plan.NodeAllocation {
 			for _, al := range placed {
 				du := group(al.TaskGroup)
+				du.Preemptions += uint64(len(al.PreemptedAllocations))
 				switch {
 				case known[al.ID]:
 					// An existing allocation updated where it runs, or a

@@ -184,3 +184,37 @@ func TestRegisterEnforceIndexRace(t *testing.T) {
 		t.Fatalf("%d registrations passed the same index check, want 1: %v", won, errs)
 	}
 }
+
+// A dry run of a job that fits only by preemption shows the evictions,
+// and evicts nothing.
+func TestPlanJobShowsPreemptions(t *testing.T) {
+	s := testServer(t)
+	var resp structs.NodeUpdateResponse
+	if err := s.Node().Register(&structs.NodeRegisterRequest{Node: testNode(1000, 8192)}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	cfg := structs.DefaultSchedulerConfiguration()
+	cfg.PreemptionConfig.ServiceSchedulerEnabled = true
+	if _, err := s.SetSchedulerConfig(cfg, false); err != nil {
+		t.Fatal(err)
+	}
+	low := testJob("low", 2) // 2 × 500 MHz fill the node
+	low.Priority = 20
+	if _, _, err := s.RegisterJob(low); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "2 placements", func() bool { return len(liveAllocs(t, s, "low")) == 2 })
+
+	urgent := testJob("urgent", 1)
+	urgent.Priority = 90
+	p := planOf(t, s, urgent)
+	if du := *p.Annotations.DesiredTGUpdates["web"]; du.Place != 1 || du.Preemptions != 1 {
+		t.Fatalf("updates = %+v, want 1 place with 1 preemption", du)
+	}
+	if n := len(p.Annotations.PreemptedAllocs); n != 1 || p.Annotations.PreemptedAllocs[0].JobID != "low" {
+		t.Fatalf("preempted allocs = %+v", p.Annotations.PreemptedAllocs)
+	}
+	if n := len(liveAllocs(t, s, "low")); n != 2 {
+		t.Fatalf("the dry run evicted: %d live", n)
+	}
+}

@@ -63,7 +63,9 @@ func (s *Server) setupRaft() error {
 			return fmt.Errorf("open raft log %s: %w", dir, err)
 		}
 		s.closer = store.Close
-		cache, err := raft.NewLogCache(512, store)
+		// Recent entries are served from memory to followers catching up;
+		// a plan entry can be ~1 MB at scale, so the cache stays small.
+		cache, err := raft.NewLogCache(raftLogCacheEntries, store)
 		if err != nil {
 			return fmt.Errorf("create raft log cache: %w", err)
 		}
@@ -123,6 +125,9 @@ func (s *Server) monitorLeadership() {
 // establishLeadership runs once per term on the new leader: it waits until
 // the FSM has caught up, rebuilds the broker and blocked evaluations from
 // state, arms heartbeat timers for every node and starts the plan applier.
+// raftLogCacheEntries is how many recent raft log entries stay in memory.
+const raftLogCacheEntries = 64
+
 func (s *Server) establishLeadership() error {
 	if err := s.raft.Barrier(time.Minute).Error(); err != nil {
 		return fmt.Errorf("raft barrier: %w", err)

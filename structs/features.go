@@ -59,7 +59,6 @@ func (j *Job) UnsupportedFeatures() []string {
 			add(t.Identity != nil && !isDefaultIdentity(t.Identity), p+"Identity")
 			add(t.CSIPluginConfig != nil, p+"CSIPluginConfig")
 			add(len(t.Actions) > 0, p+"Actions")
-			add(t.Resources != nil && t.Resources.Cores > 0, p+"Resources.Cores")
 		}
 	}
 	return out

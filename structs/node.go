@@ -67,8 +67,7 @@ func (n *Node) Copy() *Node {
 		c.NodeResources = deepCopy(n.NodeResources)
 	}
 	if n.ReservedResources != nil {
-		r := *n.ReservedResources
-		c.ReservedResources = &r
+		c.ReservedResources = deepCopy(n.ReservedResources)
 	}
 	if n.Drivers != nil {
 		c.Drivers = make(map[string]*DriverInfo, len(n.Drivers))
@@ -139,8 +138,12 @@ type NodeReservedResources struct {
 // ReservedHostPorts is a port list such as "22,80,8500-8600".
 type NodeReservedNetworkResources struct{ ReservedHostPorts string }
 
-// NodeReservedCpuResources is reserved CPU in MHz.
-type NodeReservedCpuResources struct{ CpuShares uint64 }
+// NodeReservedCpuResources is reserved CPU in MHz, and the cores kept
+// from `cores` tasks (client reserved { cores }).
+type NodeReservedCpuResources struct {
+	CpuShares        uint64
+	ReservedCpuCores []uint16
+}
 
 // NodeReservedMemoryResources is reserved memory in MB.
 type NodeReservedMemoryResources struct{ MemoryMB uint64 }

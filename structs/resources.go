@@ -44,9 +44,13 @@ type AllocatedTaskResources struct {
 	Networks []*NetworkResource
 }
 
-// AllocatedCpuResources is CPU reserved in MHz.
+// AllocatedCpuResources is CPU reserved in MHz and, for a task that asks
+// for `cores`, the host cores it holds alone (structs/cores.go). CpuShares
+// then counts those cores at the node's clock, so they weigh on the node's
+// CPU like any other reservation.
 type AllocatedCpuResources struct {
-	CpuShares int64
+	CpuShares     int64
+	ReservedCores []uint16
 }
 
 // AllocatedMemoryResources is memory reserved in MB.

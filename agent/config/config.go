@@ -106,6 +106,9 @@ type Client struct {
 	// NetworkInterface names the interface whose first IPv4 address is
 	// the node's (and where host-mode ports are bound).
 	NetworkInterface string `json:"network_interface,omitempty"`
+	// ReservableCores limits the cores tasks may reserve (`resources {
+	// cores }`) to this cpu list ("0-3,8"); empty means every core.
+	ReservableCores string `json:"reservable_cores,omitempty"`
 	// MinDynamicPort and MaxDynamicPort bound the ports the scheduler
 	// picks for dynamic port blocks; zero means Nomad's 20000-32000.
 	MinDynamicPort int `json:"min_dynamic_port,omitempty"`
@@ -131,6 +134,9 @@ type Reserved struct {
 	// ReservedPorts lists host ports kept from allocations, such as
 	// "22,80,8500-8600".
 	ReservedPorts string `json:"reserved_ports,omitempty"`
+	// Cores is a cpu list of cores kept for the host: no task reserves
+	// them and their MHz are not scheduled.
+	Cores string `json:"cores,omitempty"`
 }
 
 // Plugin is a plugin "NAME" block. Config is free-form: its schema belongs
@@ -251,6 +257,8 @@ func (c *Config) Merge(o *Config) *Config {
 	num(&r.Client.Reserved.DiskMB, o.Client.Reserved.DiskMB)
 	str(&r.Client.Reserved.ReservedPorts, o.Client.Reserved.ReservedPorts)
 	str(&r.Client.NetworkInterface, o.Client.NetworkInterface)
+	str(&r.Client.ReservableCores, o.Client.ReservableCores)
+	str(&r.Client.Reserved.Cores, o.Client.Reserved.Cores)
 	num(&r.Client.MinDynamicPort, o.Client.MinDynamicPort)
 	num(&r.Client.MaxDynamicPort, o.Client.MaxDynamicPort)
 	for name, hn := range o.Client.HostNetworks {

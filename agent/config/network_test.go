@@ -13,9 +13,10 @@ func TestParseClientNetwork(t *testing.T) {
 	want := Client{
 		Enabled:          true,
 		NetworkInterface: "eth0",
+		ReservableCores:  "1-3",
 		MinDynamicPort:   21000,
 		MaxDynamicPort:   22000,
-		Reserved:         Reserved{CPU: 100, ReservedPorts: "22,80,8500-8600"},
+		Reserved:         Reserved{CPU: 100, ReservedPorts: "22,80,8500-8600", Cores: "0"},
 		HostNetworks: map[string]*HostNetwork{
 			"public":  {Name: "public", CIDR: "203.0.113.0/24", ReservedPorts: "22"},
 			"private": {Name: "private", Interface: "eth1"},
@@ -26,11 +27,13 @@ func TestParseClientNetwork(t *testing.T) {
 client {
   enabled           = true
   network_interface = "eth0"
+  reservable_cores  = "1-3"
   min_dynamic_port  = 21000
   max_dynamic_port  = 22000
   reserved {
     cpu            = 100
     reserved_ports = "22,80,8500-8600"
+    cores          = "0"
   }
   host_network "public" {
     cidr           = "203.0.113.0/24"
@@ -41,8 +44,8 @@ client {
   }
 }
 `},
-		{"json", "a.json", `{"client": {"enabled": true, "network_interface": "eth0", "min_dynamic_port": 21000,
-  "max_dynamic_port": "22000", "reserved": {"cpu": 100, "reserved_ports": "22,80,8500-8600"},
+		{"json", "a.json", `{"client": {"enabled": true, "network_interface": "eth0", "reservable_cores": "1-3", "min_dynamic_port": 21000,
+  "max_dynamic_port": "22000", "reserved": {"cpu": 100, "reserved_ports": "22,80,8500-8600", "cores": "0"},
   "host_network": [{"public": {"cidr": "203.0.113.0/24", "reserved_ports": "22"}}, {"private": {"interface": "eth1"}}]}}`},
 	}
 	for _, c := range cases {

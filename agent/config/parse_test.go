@@ -297,6 +297,8 @@ func TestParseErrors(t *testing.T) {
 			`a.hcl:2:1: Duplicate server block; Only one server block is allowed in the agent configuration; another was defined at line 1.`},
 		{"duplicate plugin", "a.hcl", "plugin \"x\" {}\nplugin \"x\" {}\n",
 			`a.hcl:2:8: Duplicate plugin block; Plugin "x" is configured twice in this file.`},
+		{"duplicate host network", "a.hcl", "client {\n  host_network \"lan\" {}\n  host_network \"lan\" { cidr = 1 }\n}\n",
+			`a.hcl:3:16: Duplicate host_network block; Host network "lan" is configured twice in this file.`},
 		{"bad plugin config", "a.hcl", "plugin \"x\" { config = 1 }\n",
 			`a.hcl:1:23: Invalid value for "config"; a block ({ ... }) is required.`},
 		{"json unknown key", "a.json", "{\n  \"server\": {\"enabled\": true, \"nope\": 1}\n}\n",

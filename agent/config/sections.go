@@ -130,15 +130,17 @@ func clientSection(c *Client) section {
 			"alloc_dir":  setString(&c.AllocDir),
 			"servers":    setStrings(&c.Servers),
 			"node_class": setString(&c.NodeClass),
-			"node_pool":  setString(&c.NodePool),
+			"node_pool":  setNodePool(&c.NodePool),
 			"meta":       setStringMap(&c.Meta),
 			"reserved": block(func() section {
 				return section{what: "the reserved block", fields: map[string]field{
 					"cpu": setInt(&c.Reserved.CPU), "memory": setInt(&c.Reserved.MemoryMB), "disk": setInt(&c.Reserved.DiskMB),
 					"reserved_ports": setString(&c.Reserved.ReservedPorts),
+					"cores":          setString(&c.Reserved.Cores),
 				}, pending: map[string]string{"cores": "argument"}}
 			}),
 			"network_interface": setString(&c.NetworkInterface),
+			"reservable_cores":  setString(&c.ReservableCores),
 			"min_dynamic_port":  setInt(&c.MinDynamicPort),
 			"max_dynamic_port":  setInt(&c.MaxDynamicPort),
 			"host_network":      {decode: func(d *decoder, o occurrence) { d.hostNetworks(c, o) }},
@@ -159,51 +161,51 @@ func clientSection(c *Client) section {
 // hostNetworks reads one occurrence of `host_network`: labelled blocks
 // `host_network "NAME" { cidr interface reserved_ports }`, as plugins are.
 func (d *decoder) hostNetworks(c *Client, o occurrence) {
-	for _, body := range d.bodies(o) {
-		for _, g := range d.groups(body, false) {
-			for _, ho := range g.occs {
-				if c.HostNetworks == nil {
-					c.HostNetworks = map[string]*HostNetwork{}
-				}
-				if _, dup := c.HostNetworks[g.key]; dup {
-					d.errorf(ho.pos, "Duplicate host_network block", "Host network %q is configured twice in this file.", g.key)
-					continue
-				}
-				hn := &HostNetwork{Name: g.key}
-				c.HostNetworks[g.key] = hn
-				for _, hb := range d.bodies(ho) {
-					d.section(section{what: fmt.Sprintf("host_network %q", g.key), fields: map[string]field{
-						"cidr":           setString(&hn.CIDR),
-						"interface":      setString(&hn.Interface),
-						"reserved_ports": setString(&hn.ReservedPorts),
-					}}, hb)
-				}
+	labelledBlocks(d, o, "host_network", "Host network", &c.HostNetworks,
+		func(name string) *HostNetwork { return &HostNetwork{Name: name} },
+		func(hn *HostNetwork) map[string]field {
+			return map[string]field{
+				"cidr":           setString(&hn.CIDR),
+				"interface":      setString(&hn.Interface),
+				"reserved_ports": setString(&hn.ReservedPorts),
 			}
-		}
-	}
+		})
 }
 
 // plugins reads one occurrence of `plugin`: `plugin "NAME" { ... }` (any
 // number of them, gathered into one occurrence by groups) or the object
 // form `plugin = { NAME = { ... } }` of JSON.
 func (d *decoder) plugins(c *Config, o occurrence) {
+	labelledBlocks(d, o, "plugin", "Plugin", &c.Plugins,
+		func(name string) *Plugin { return &Plugin{Name: name} },
+		func(p *Plugin) map[string]field {
+			return map[string]field{
+				"args":   setStrings(&p.Args),
+				"config": {decode: func(d *decoder, co occurrence) { d.pluginConfig(p, co) }},
+			}
+		})
+}
+
+// labelledBlocks reads one occurrence of a labelled block kind into *m:
+// `KIND "NAME" { ... }` (any number of them, gathered into one occurrence
+// by groups) or JSON's object form `KIND = { NAME = { ... } }`. A name
+// configured twice in one file is an error (noun names the kind in it);
+// newEntry makes a name's entry and fields gives its body's settings.
+func labelledBlocks[T any](d *decoder, o occurrence, kind, noun string, m *map[string]*T, newEntry func(name string) *T, fields func(*T) map[string]field) {
 	for _, body := range d.bodies(o) {
 		for _, g := range d.groups(body, false) {
-			for _, po := range g.occs {
-				if c.Plugins == nil {
-					c.Plugins = map[string]*Plugin{}
+			for _, occ := range g.occs {
+				if *m == nil {
+					*m = map[string]*T{}
 				}
-				if _, dup := c.Plugins[g.key]; dup {
-					d.errorf(po.pos, "Duplicate plugin block", "Plugin %q is configured twice in this file.", g.key)
+				if _, dup := (*m)[g.key]; dup {
+					d.errorf(occ.pos, "Duplicate "+kind+" block", "%s %q is configured twice in this file.", noun, g.key)
 					continue
 				}
-				p := &Plugin{Name: g.key}
-				c.Plugins[g.key] = p
-				for _, pb := range d.bodies(po) {
-					d.section(section{what: fmt.Sprintf("plugin %q", g.key), fields: map[string]field{
-						"args":   setStrings(&p.Args),
-						"config": {decode: func(d *decoder, co occurrence) { d.pluginConfig(p, co) }},
-					}}, pb)
+				v := newEntry(g.key)
+				(*m)[g.key] = v
+				for _, b := range d.bodies(occ) {
+					d.section(section{what: fmt.Sprintf("%s %q", kind, g.key), fields: fields(v)}, b)
 				}
 			}
 		}

@@ -70,6 +70,10 @@ type AllocRunner struct {
 	// detachCh is closed by Detach: Run stops supervising.
 	detachCh   chan struct{}
 	detachOnce sync.Once
+	// skipDelayCh is closed when the servers ask to stop the allocation
+	// without its shutdown delays (skipShutdownDelay).
+	skipDelayCh   chan struct{}
+	skipDelayOnce sync.Once
 
 	mu            sync.Mutex
 	alloc         *structs.Allocation
@@ -99,21 +103,22 @@ func New(cfg Config) (*AllocRunner, error) {
 	}
 	logger = logger.Named("alloc_runner").With("alloc_id", a.ID)
 	ar := &AllocRunner{
-		cfg:        cfg,
-		logger:     logger,
-		allocDir:   allocdir.New(cfg.AllocRoot, a.ID),
-		notifyCh:   make(chan struct{}, 1),
-		waitCh:     make(chan struct{}),
-		destroyCh:  make(chan struct{}),
-		alloc:      a,
-		group:      tg,
-		tasks:      make(map[string]*taskrunner.TaskRunner, len(tg.Tasks)),
-		roles:      make(map[string]role, len(tg.Tasks)),
-		launched:   make(map[string]bool, len(tg.Tasks)),
-		hardKillCh: make(chan struct{}),
-		detachCh:   make(chan struct{}),
-		status:     structs.AllocClientStatusPending,
-		statusDesc: "No tasks have started",
+		cfg:         cfg,
+		logger:      logger,
+		allocDir:    allocdir.New(cfg.AllocRoot, a.ID),
+		notifyCh:    make(chan struct{}, 1),
+		waitCh:      make(chan struct{}),
+		destroyCh:   make(chan struct{}),
+		alloc:       a,
+		group:       tg,
+		tasks:       make(map[string]*taskrunner.TaskRunner, len(tg.Tasks)),
+		roles:       make(map[string]role, len(tg.Tasks)),
+		launched:    make(map[string]bool, len(tg.Tasks)),
+		hardKillCh:  make(chan struct{}),
+		detachCh:    make(chan struct{}),
+		skipDelayCh: make(chan struct{}),
+		status:      structs.AllocClientStatusPending,
+		statusDesc:  "No tasks have started",
 	}
 	for _, task := range tg.Tasks {
 		ar.tasks[task.Name] = taskrunner.New(taskrunner.Config{
@@ -175,7 +180,10 @@ func (ar *AllocRunner) Run() {
 		ev.FailsTask = true
 		ar.hardKillAll(ev)
 	}
-	if ar.Alloc().TerminalStatus() {
+	if a := ar.Alloc(); a.TerminalStatus() {
+		if noShutdownDelay(a) {
+			ar.skipShutdownDelay()
+		}
 		ar.stop()
 	}
 
@@ -219,7 +227,11 @@ func (ar *AllocRunner) Update(a *structs.Allocation) {
 		ar.cfg.Store.PutAlloc(a)
 	}
 	if a.TerminalStatus() {
-		ar.logger.Info("stopping allocation", "desired_status", a.DesiredStatus)
+		skip := noShutdownDelay(a)
+		ar.logger.Info("stopping allocation", "desired_status", a.DesiredStatus, "no_shutdown_delay", skip)
+		if skip {
+			ar.skipShutdownDelay()
+		}
 		ar.stop()
 	}
 }

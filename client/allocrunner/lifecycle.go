@@ -148,12 +148,14 @@ func (ar *AllocRunner) stopTasks(names []string, ev *structs.TaskEvent) {
 // once the others are dead). A hard kill (Destroy) cuts the delay short
 // and cancels poststop tasks too.
 func (ar *AllocRunner) shutdown() {
-	if d := ar.group.ShutdownDelay; d > 0 {
+	if d := ar.group.ShutdownDelay; d > 0 && !ar.shutdownDelaySkipped() {
 		ar.logger.Debug("waiting for group shutdown delay", "delay", d)
 		timer := time.NewTimer(d)
 		select {
 		case <-timer.C:
 		case <-ar.hardKillCh:
+			timer.Stop()
+		case <-ar.skipDelayCh:
 			timer.Stop()
 		}
 	}
@@ -187,5 +189,32 @@ func (ar *AllocRunner) hardKillAll(ev *structs.TaskEvent) {
 	close(ar.hardKillCh)
 	for _, name := range ar.taskOrder {
 		go ar.stopTask(context.Background(), name, ev)
+	}
+}
+
+// noShutdownDelay reports whether the servers ask to stop a without the
+// group's and tasks' shutdown_delay (`alloc stop -no-shutdown-delay`).
+func noShutdownDelay(a *structs.Allocation) bool {
+	d := a.DesiredTransition.NoShutdownDelay
+	return d != nil && *d
+}
+
+// skipShutdownDelay has the group and every task skip their shutdown
+// delays, and cuts short those being waited.
+func (ar *AllocRunner) skipShutdownDelay() {
+	ar.skipDelayOnce.Do(func() {
+		close(ar.skipDelayCh)
+		for _, tr := range ar.tasks {
+			tr.SkipShutdownDelay()
+		}
+	})
+}
+
+func (ar *AllocRunner) shutdownDelaySkipped() bool {
+	select {
+	case <-ar.skipDelayCh:
+		return true
+	default:
+		return false
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,9 +18,9 @@ import (
 // text matters to the client, as over RPC.
 var ErrNodeNotFound = errors.New("node not found")
 
-// Servers is an in-memory control plane implementing client.Servers: it
-// stores nodes and allocations, answers blocking queries, and records what
-// clients sent.
+// Servers is an in-memory control plane implementing client.Servers
+// (with the pull protocol of allocations): it stores nodes and
+// allocations, answers blocking queries, and records what clients sent.
 type Servers struct {
 	// TTL is the heartbeat TTL granted.
 	TTL time.Duration
@@ -34,6 +35,7 @@ type Servers struct {
 	updates       map[string]*structs.Allocation // latest client update per alloc
 	failUpdates   int
 	failRegisters int
+	pulled        []string // allocation IDs asked of GetAllocs, in order
 }
 
 // NewServers returns an empty fake control plane granting ttl.
@@ -87,8 +89,11 @@ func (s *Servers) UpdateStatus(_ context.Context, req *structs.NodeUpdateStatusR
 	return &structs.NodeUpdateResponse{HeartbeatTTL: s.TTL, Index: s.index}, nil
 }
 
-// GetClientAllocs implements client.Servers with a real blocking query.
-func (s *Servers) GetClientAllocs(ctx context.Context, req *structs.NodeAllocsRequest) (*structs.NodeAllocsResponse, error) {
+// GetClientAllocIndexes implements client.AllocPuller with a real
+// blocking query: the IDs and AllocModifyIndex of the node's allocations
+// once the fake's index passes req.MinIndex, or the same index after
+// req.MaxWait.
+func (s *Servers) GetClientAllocIndexes(ctx context.Context, req *structs.NodeAllocsRequest) (*structs.NodeClientAllocsResponse, error) {
 	timer := time.NewTimer(req.MaxWait)
 	defer timer.Stop()
 	for {
@@ -98,10 +103,10 @@ func (s *Servers) GetClientAllocs(ctx context.Context, req *structs.NodeAllocsRe
 			return nil, fmt.Errorf("allocs of %s: %w", req.NodeID, ErrNodeNotFound)
 		}
 		if s.index > req.MinIndex {
-			resp := &structs.NodeAllocsResponse{Index: s.index}
+			resp := &structs.NodeClientAllocsResponse{Index: s.index, Allocs: map[string]uint64{}}
 			for _, a := range s.allocs {
 				if a.NodeID == req.NodeID {
-					resp.Allocs = append(resp.Allocs, a.Copy())
+					resp.Allocs[a.ID] = a.AllocModifyIndex
 				}
 			}
 			s.mu.Unlock()
@@ -112,11 +117,43 @@ func (s *Servers) GetClientAllocs(ctx context.Context, req *structs.NodeAllocsRe
 		select {
 		case <-ch:
 		case <-timer.C:
-			return &structs.NodeAllocsResponse{Index: req.MinIndex}, nil
+			return &structs.NodeClientAllocsResponse{Index: req.MinIndex, Allocs: s.allocIndexes(req.NodeID)}, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// allocIndexes is the node's allocation IDs with their AllocModifyIndex.
+func (s *Servers) allocIndexes(nodeID string) map[string]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]uint64{}
+	for _, a := range s.allocs {
+		if a.NodeID == nodeID {
+			out[a.ID] = a.AllocModifyIndex
+		}
+	}
+	return out
+}
+
+// GetAllocs implements client.AllocPuller: copies of the node's
+// allocations among req.AllocIDs (others, and unknown IDs, are left out,
+// as the servers do). It records the IDs asked for (Pulled).
+func (s *Servers) GetAllocs(_ context.Context, req *structs.AllocsGetRequest) (*structs.AllocsGetResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.nodes[req.NodeID]; !ok {
+		return nil, fmt.Errorf("allocs of %s: %w", req.NodeID, ErrNodeNotFound)
+	}
+	s.pulled = append(s.pulled, slices.Clone(req.AllocIDs)...)
+	resp := &structs.AllocsGetResponse{Index: s.index}
+	for _, id := range req.AllocIDs {
+		if a, ok := s.allocs[id]; ok && a.NodeID == req.NodeID {
+			resp.Allocs = append(resp.Allocs, a.Copy())
+		}
+	}
+	return resp, nil
 }
 
 // UpdateAllocs implements client.Servers.
@@ -213,4 +250,12 @@ func (s *Servers) ClientUpdate(id string) *structs.Allocation {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.updates[id].Copy()
+}
+
+// Pulled returns the IDs of the allocations clients fetched with
+// GetAllocs, in order, one entry per allocation fetched.
+func (s *Servers) Pulled() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.pulled)
 }

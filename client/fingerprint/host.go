@@ -131,9 +131,7 @@ func FingerprintHost(opts Options) (*Host, error) {
 		MinDynamicPort: minPort,
 		MaxDynamicPort: maxPort,
 	}
-	for i := 0; i < cpu.cores && i < math.MaxUint16; i++ {
-		res.Cpu.ReservableCpuCores = append(res.Cpu.ReservableCpuCores, uint16(i))
-	}
+	res.Cpu.ReservableCpuCores = reservableCores(opts, cpu.cores)
 
 	if opts.DataDir != "" {
 		disk, err := statDisk(opts.DataDir)

@@ -279,15 +279,6 @@ func (c *Client) UpdateStatus(ctx context.Context, req *structs.NodeUpdateStatus
 	return &resp, nil
 }
 
-// GetClientAllocs implements client.Servers.
-func (c *Client) GetClientAllocs(ctx context.Context, req *structs.NodeAllocsRequest) (*structs.NodeAllocsResponse, error) {
-	var resp structs.NodeAllocsResponse
-	if err := c.call(ctx, "Node.GetClientAllocs", req, &resp); err != nil {
-		return nil, err
-	}
-	return &resp, nil
-}
-
 // GetClientAllocIndexes implements client.AllocPuller: a blocking query
 // of the node's allocation IDs and their AllocModifyIndex.
 func (c *Client) GetClientAllocIndexes(ctx context.Context, req *structs.NodeAllocsRequest) (*structs.NodeClientAllocsResponse, error) {

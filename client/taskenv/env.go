@@ -33,6 +33,7 @@ const (
 	Region         = "NOMAD_REGION"
 	Datacenter     = "NOMAD_DC"
 	CPULimit       = "NOMAD_CPU_LIMIT"
+	CPUCores       = "NOMAD_CPU_CORES"
 	MemLimit       = "NOMAD_MEMORY_LIMIT"
 	MemMaxLimit    = "NOMAD_MEMORY_MAX_LIMIT"
 	MetaPrefix     = "NOMAD_META_"
@@ -171,16 +172,23 @@ func (b *Builder) Build() *Env {
 // back to what the task asked for.
 func (b *Builder) setResources(set func(k, v string)) {
 	var cpu, mem, memMax int64
+	var cores []uint16
 	if r := b.task.Resources; r != nil {
 		cpu, mem, memMax = int64(r.CPU), int64(r.MemoryMB), int64(r.MemoryMaxMB)
 	}
 	if b.alloc != nil && b.alloc.AllocatedResources != nil {
 		if tr, ok := b.alloc.AllocatedResources.Tasks[b.task.Name]; ok && tr != nil {
 			cpu, mem, memMax = tr.Cpu.CpuShares, tr.Memory.MemoryMB, tr.Memory.MemoryMaxMB
+			cores = tr.Cpu.ReservedCores
 		}
 	}
 	if cpu > 0 {
 		set(CPULimit, strconv.FormatInt(cpu, 10))
+	}
+	// A task with exclusive cores learns which, in cpu list notation
+	// ("0-2,7"), as Nomad tells it; others get no variable.
+	if len(cores) > 0 {
+		set(CPUCores, structs.FormatCPUList(cores))
 	}
 	if mem > 0 {
 		set(MemLimit, strconv.FormatInt(mem, 10))

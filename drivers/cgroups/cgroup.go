@@ -61,6 +61,10 @@ type Resources struct {
 	// MemoryMaxBytes is the hard one. 0 means no limit.
 	MemoryBytes    int64
 	MemoryMaxBytes int64
+	// Cores pins the task to these host cores (its exclusive `cores`);
+	// none leaves it on every core. On v1 the group must come from
+	// GroupWithCores.
+	Cores []uint16
 }
 
 // hardLimit is the limit past which the task is OOM killed.

@@ -45,6 +45,9 @@ func (g *Group) createV1(res Resources) error {
 			return err
 		}
 	}
+	if len(res.Cores) > 0 {
+		return g.createCpusetV1(res.Cores)
+	}
 	return nil
 }
 
@@ -85,6 +88,9 @@ func (g *Group) createV2(res Resources) error {
 		if err := writeFile(dir, "memory.low", strconv.FormatInt(soft, 10)); err != nil {
 			return err
 		}
+	}
+	if len(res.Cores) > 0 {
+		return pinCoresV2(dir, res.Cores)
 	}
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/containerd/containerd/v2/contrib/seccomp"
 	"github.com/containerd/containerd/v2/core/containers"
@@ -145,7 +147,8 @@ func specOpts(cfg *plugins.TaskConfig, tc TaskConfig, img oci.Image, imgConfig o
 // Nomad does for containers: MemoryMB is the hard limit, unless
 // MemoryMaxMB is larger, which makes MemoryMB a soft reservation and
 // MemoryMaxMB the hard limit; swap is not allowed beyond it; CPUMHz
-// becomes relative CPU shares.
+// becomes relative CPU shares; exclusive Cores become the container's
+// cpuset.
 func resourceOpts(cfg *plugins.TaskConfig) []oci.SpecOpts {
 	var opts []oci.SpecOpts
 	if cfg.MemoryMB > 0 {
@@ -161,6 +164,13 @@ func resourceOpts(cfg *plugins.TaskConfig) []oci.SpecOpts {
 	}
 	if cfg.CPUMHz > 0 {
 		opts = append(opts, oci.WithCPUShares(uint64(max(cfg.CPUMHz, 2))))
+	}
+	if len(cfg.Cores) > 0 {
+		cpus := make([]string, len(cfg.Cores))
+		for i, c := range cfg.Cores {
+			cpus[i] = strconv.Itoa(int(c))
+		}
+		opts = append(opts, oci.WithCPUs(strings.Join(cpus, ",")))
 	}
 	return opts
 }

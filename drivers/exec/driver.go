@@ -160,7 +160,10 @@ func (d *Driver) StartTask(cfg *plugins.TaskConfig) (*plugins.TaskHandle, error)
 
 // start makes the task's cgroup and starts its init in it.
 func (d *Driver) start(cfg *plugins.TaskConfig, ts taskSettings, spec *execinit.Spec, hier *cgroups.Hierarchy) (*task, error) {
-	group := hier.Group(cfg.ID)
+	group, err := hier.GroupWithCores(cfg.ID, cfg.Cores)
+	if err != nil {
+		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
+	}
 	if err := group.Create(resources(cfg)); err != nil {
 		group.Remove()
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
@@ -389,6 +392,7 @@ func resources(cfg *plugins.TaskConfig) cgroups.Resources {
 		CPUShares:      uint64(max(cfg.CPUMHz, 0)),
 		MemoryBytes:    max(cfg.MemoryMB, 0) << 20,
 		MemoryMaxBytes: max(cfg.MemoryMaxMB, 0) << 20,
+		Cores:          cfg.Cores,
 	}
 }
 

@@ -4,6 +4,7 @@
 package rawexec
 
 import (
+	"fmt"
 	"time"
 
 	hclog "github.com/hashicorp/go-hclog"
@@ -19,10 +20,17 @@ const cleanupTimeout = 10 * time.Second
 // task must run without one: the plugin is not root (a debug line, as
 // that is the expected unprivileged setup), or this host has no usable
 // cgroups (a warning, as root should have them).
-func (d *Driver) newCgroup(taskID string, logger hclog.Logger) *cgroups.Group {
+//
+// A task given exclusive cores is pinned to them, as Nomad does for
+// raw_exec too; it does not start at all when that is impossible, since
+// running it on shared cores would give less than the job asked for.
+func (d *Driver) newCgroup(taskID string, cores []uint16, logger hclog.Logger) (*cgroups.Group, error) {
+	if len(cores) > 0 {
+		return d.pinnedCgroup(taskID, cores)
+	}
 	if d.geteuid() != 0 {
 		logger.Debug("raw_exec plugin is not root: task runs without a cgroup; its stats come from /proc and stopping it reaches only its process group")
-		return nil
+		return nil, nil
 	}
 	hier, err := cgroups.Detect()
 	if err == nil {
@@ -30,7 +38,7 @@ func (d *Driver) newCgroup(taskID string, logger hclog.Logger) *cgroups.Group {
 	}
 	if err != nil {
 		logger.Warn("no usable cgroups: task runs without one; its stats come from /proc and stopping it reaches only its process group", "error", err)
-		return nil
+		return nil, nil
 	}
 	// Named for the driver too, so an operator tells raw_exec's groups
 	// from exec's beside them, and no two plugins ever share one.
@@ -38,9 +46,33 @@ func (d *Driver) newCgroup(taskID string, logger hclog.Logger) *cgroups.Group {
 	if err := group.Create(cgroups.Resources{}); err != nil {
 		group.Remove()
 		logger.Warn("cannot create the task's cgroup: task runs without one", "error", err)
-		return nil
+		return nil, nil
 	}
-	return group
+	return group, nil
+}
+
+// pinnedCgroup makes the cgroup of a task pinned to cores, or says why it
+// cannot.
+func (d *Driver) pinnedCgroup(taskID string, cores []uint16) (*cgroups.Group, error) {
+	if d.geteuid() != 0 {
+		return nil, fmt.Errorf("pin to cores %v: the raw_exec plugin must run as root", cores)
+	}
+	hier, err := cgroups.Detect()
+	if err == nil {
+		err = hier.Check()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pin to cores %v: %w", cores, err)
+	}
+	group, err := hier.GroupWithCores(Name+"/"+taskID, cores)
+	if err != nil {
+		return nil, fmt.Errorf("pin to cores %v: %w", cores, err)
+	}
+	if err := group.Create(cgroups.Resources{Cores: cores}); err != nil {
+		group.Remove()
+		return nil, fmt.Errorf("pin to cores %v: %w", cores, err)
+	}
+	return group, nil
 }
 
 // cgroupDirs is group's directories by controller, for attributes and

@@ -84,12 +84,14 @@ func New(logger hclog.Logger) *Driver {
 // Name returns "raw_exec".
 func (d *Driver) Name() string { return Name }
 
-// SetConfig applies the plugin config, {"enabled": bool}.
+// SetConfig applies the plugin config, {"enabled": bool}. The first call
+// in a plugin process also sweeps stale task cgroups (sweep.go).
 func (d *Driver) SetConfig(b []byte) error {
 	c, err := parsePluginConfig(b)
 	if err != nil {
 		return err
 	}
+	d.sweepStaleCgroupsOnce()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.config = c
@@ -151,7 +153,10 @@ func (d *Driver) start(cfg *plugins.TaskConfig, path string, args []string) (*ta
 	if err != nil {
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
 	}
-	group := d.newCgroup(cfg.ID, logger)
+	group, err := d.newCgroup(cfg.ID, cfg.Cores, logger)
+	if err != nil {
+		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
+	}
 	var hooks supervise.Hooks
 	if group != nil {
 		hooks.Start = group.StartCommand
@@ -242,6 +247,7 @@ func (d *Driver) RecoverTask(h *plugins.TaskHandle) error {
 		proc, err := supervise.Recover(supervise.State{PID: hs.PID, StartTime: hs.StartTime},
 			logSpec(h.Config), hs.StartedAt, logger)
 		if err != nil {
+			removeLostCgroup(hs.Cgroup, logger)
 			return nil, fmt.Errorf("recover task %q: %w", id, err)
 		}
 		group := hs.Cgroup

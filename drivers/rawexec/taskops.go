@@ -64,7 +64,8 @@ func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Dur
 }
 
 // ExecTask runs cmd as the task would run: in its directory, with its
-// environment, looked up in its local/ directory and PATH.
+// environment, looked up in its local/ directory and PATH, and in its
+// cgroup when it has one.
 func (d *Driver) ExecTask(ctx context.Context, taskID string, cmd []string, tty bool,
 	stdin io.Reader, stdout, stderr io.Writer, resize <-chan plugins.TerminalSize) (int, error) {
 	if len(cmd) == 0 {
@@ -87,7 +88,14 @@ func (d *Driver) ExecTask(ctx context.Context, taskID string, cmd []string, tty 
 		c.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
 	d.logger.Debug("exec in task", "task_id", taskID, "command", path, "tty", tty)
-	code, err := execio.Run(ctx, c, tty, stdin, stdout, stderr, resize)
+	start := c.Start
+	if t.group != nil {
+		// Born in the task's cgroup, as the task was: its stats count the
+		// command, and stopping the task kills whatever the command left
+		// behind, a daemon that escaped its process group included.
+		start = func() error { return t.group.StartCommand(c) }
+	}
+	code, err := execio.RunWithStart(ctx, c, start, tty, stdin, stdout, stderr, resize)
 	if err != nil {
 		return 0, fmt.Errorf("exec in task %q: %w", taskID, err)
 	}

@@ -304,8 +304,10 @@ type TaskConfig struct {
 	CpuMhz           int64                  `protobuf:"varint,16,opt,name=cpu_mhz,json=cpuMhz,proto3" json:"cpu_mhz,omitempty"`
 	MemoryMb         int64                  `protobuf:"varint,17,opt,name=memory_mb,json=memoryMb,proto3" json:"memory_mb,omitempty"`
 	MemoryMaxMb      int64                  `protobuf:"varint,18,opt,name=memory_max_mb,json=memoryMaxMb,proto3" json:"memory_max_mb,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// cores are the exclusive host cores (uint16 on the Go side).
+	Cores         []uint32 `protobuf:"varint,19,rep,packed,name=cores,proto3" json:"cores,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskConfig) Reset() {
@@ -462,6 +464,13 @@ func (x *TaskConfig) GetMemoryMaxMb() int64 {
 		return x.MemoryMaxMb
 	}
 	return 0
+}
+
+func (x *TaskConfig) GetCores() []uint32 {
+	if x != nil {
+		return x.Cores
+	}
+	return nil
 }
 
 type TaskHandle struct {
@@ -2062,7 +2071,7 @@ const file_driver_proto_rawDesc = "" +
 	"attributes\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x83\x05\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x05\n" +
 	"\n" +
 	"TaskConfig\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2085,7 +2094,8 @@ const file_driver_proto_rawDesc = "" +
 	"\x14log_max_file_size_mb\x18\x0f \x01(\x03R\x10logMaxFileSizeMb\x12\x17\n" +
 	"\acpu_mhz\x18\x10 \x01(\x03R\x06cpuMhz\x12\x1b\n" +
 	"\tmemory_mb\x18\x11 \x01(\x03R\bmemoryMb\x12\"\n" +
-	"\rmemory_max_mb\x18\x12 \x01(\x03R\vmemoryMaxMb\x1a6\n" +
+	"\rmemory_max_mb\x18\x12 \x01(\x03R\vmemoryMaxMb\x12\x14\n" +
+	"\x05cores\x18\x13 \x03(\rR\x05cores\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"w\n" +

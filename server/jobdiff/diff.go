@@ -135,35 +135,12 @@ func Jobs(old, new *structs.Job, contextual bool) (*JobDiff, error) {
 	d.Fields, d.Objects = diffStruct(structValue(old), structValue(new), skipJob, contextual)
 
 	changed := false
-	oldByName := map[string]*structs.TaskGroup{}
-	for _, tg := range oldGroups {
-		oldByName[tg.Name] = tg
-	}
-	seen := map[string]bool{}
-	for _, tg := range newGroups {
-		seen[tg.Name] = true
-		gd := taskGroup(oldByName[tg.Name], tg, contextual)
+	for _, p := range pairByName(oldGroups, newGroups, func(tg *structs.TaskGroup) string { return tg.Name }) {
+		gd := taskGroup(p[0], p[1], contextual)
 		changed = changed || gd.Type != TypeNone
 		d.TaskGroups = append(d.TaskGroups, gd)
 	}
-	for _, tg := range oldGroups {
-		if !seen[tg.Name] {
-			d.TaskGroups = append(d.TaskGroups, taskGroup(tg, nil, contextual))
-			changed = true
-		}
-	}
-	sort.SliceStable(d.TaskGroups, func(i, j int) bool { return d.TaskGroups[i].Name < d.TaskGroups[j].Name })
-
-	switch {
-	case old == nil:
-		d.Type = TypeAdded
-	case new == nil:
-		d.Type = TypeDeleted
-	case changed || anyChange(d.Fields, d.Objects):
-		d.Type = TypeEdited
-	default:
-		d.Type = TypeNone
-	}
+	d.Type = diffType(old == nil, new == nil, changed || anyChange(d.Fields, d.Objects))
 	annotateJobMeta(d)
 	return d, nil
 }
@@ -184,35 +161,12 @@ func taskGroup(old, new *structs.TaskGroup, contextual bool) *TaskGroupDiff {
 	annotateCount(d.Fields)
 
 	changed := false
-	oldByName := map[string]*structs.Task{}
-	for _, t := range oldTasks {
-		oldByName[t.Name] = t
-	}
-	seen := map[string]bool{}
-	for _, t := range newTasks {
-		seen[t.Name] = true
-		td := task(oldByName[t.Name], t, contextual)
+	for _, p := range pairByName(oldTasks, newTasks, func(t *structs.Task) string { return t.Name }) {
+		td := task(p[0], p[1], contextual)
 		changed = changed || td.Type != TypeNone
 		d.Tasks = append(d.Tasks, td)
 	}
-	for _, t := range oldTasks {
-		if !seen[t.Name] {
-			d.Tasks = append(d.Tasks, task(t, nil, contextual))
-			changed = true
-		}
-	}
-	sort.SliceStable(d.Tasks, func(i, j int) bool { return d.Tasks[i].Name < d.Tasks[j].Name })
-
-	switch {
-	case old == nil:
-		d.Type = TypeAdded
-	case new == nil:
-		d.Type = TypeDeleted
-	case changed || anyChange(d.Fields, d.Objects):
-		d.Type = TypeEdited
-	default:
-		d.Type = TypeNone
-	}
+	d.Type = diffType(old == nil, new == nil, changed || anyChange(d.Fields, d.Objects))
 	annotateTasks(d)
 	return d
 }
@@ -227,17 +181,52 @@ func task(old, new *structs.Task, contextual bool) *TaskDiff {
 		d.Name = new.Name
 	}
 	d.Fields, d.Objects = diffStruct(structValue(old), structValue(new), skipTask, contextual)
-	switch {
-	case old == nil:
-		d.Type = TypeAdded
-	case new == nil:
-		d.Type = TypeDeleted
-	case anyChange(d.Fields, d.Objects):
-		d.Type = TypeEdited
-	default:
-		d.Type = TypeNone
-	}
+	d.Type = diffType(old == nil, new == nil, anyChange(d.Fields, d.Objects))
 	return d
+}
+
+// pairByName matches the old and new versions of a job's groups or a
+// group's tasks by name, sorted by name: [old, new], with nil on the side
+// where the name is missing.
+func pairByName[T any](olds, news []*T, name func(*T) string) [][2]*T {
+	oldByName := map[string]*T{}
+	for _, o := range olds {
+		oldByName[name(o)] = o
+	}
+	seen := map[string]bool{}
+	var pairs [][2]*T
+	for _, n := range news {
+		seen[name(n)] = true
+		pairs = append(pairs, [2]*T{oldByName[name(n)], n})
+	}
+	for _, o := range olds {
+		if !seen[name(o)] {
+			pairs = append(pairs, [2]*T{o, nil})
+		}
+	}
+	pairName := func(p [2]*T) string {
+		if p[1] != nil {
+			return name(p[1])
+		}
+		return name(p[0])
+	}
+	sort.SliceStable(pairs, func(i, j int) bool { return pairName(pairs[i]) < pairName(pairs[j]) })
+	return pairs
+}
+
+// diffType is the Type of a diff between two versions, either of which may
+// be missing; changed says whether anything in them differs.
+func diffType(oldMissing, newMissing, changed bool) string {
+	switch {
+	case oldMissing:
+		return TypeAdded
+	case newMissing:
+		return TypeDeleted
+	case changed:
+		return TypeEdited
+	default:
+		return TypeNone
+	}
 }
 
 // anyChange reports whether any field or object is not None.

@@ -40,8 +40,7 @@ func summary(d *JobDiff) string {
 	line := func(depth int, s string) {
 		b.WriteString(strings.Repeat("  ", depth) + s + "\n")
 	}
-	var fields func(int, []*FieldDiff)
-	fields = func(depth int, fs []*FieldDiff) {
+	fields := func(depth int, fs []*FieldDiff) {
 		for _, f := range fs {
 			s := f.Type + " Field " + f.Name + " " + f.Old + " -> " + f.New
 			if len(f.Annotations) > 0 {

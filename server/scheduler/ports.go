@@ -31,6 +31,7 @@ type portState struct {
 	// nodes holds the usage by node index, loaded on first use; nil for
 	// a node whose reserved port lists do not parse.
 	nodes map[int]*structs.PortUsage
+	cores coreState // exclusive cores per node, read lazily (cores.go)
 }
 
 // wantsPorts reports whether tg asks for any host port, in its group
@@ -61,6 +62,9 @@ func wantsPorts(tg *structs.TaskGroup) bool {
 func (p *placer) fitsGroup(cg *compiledGroup, i int) (bool, string, error) {
 	if ok, dim := p.fits(i, cg.ask); !ok {
 		return false, dim, nil
+	}
+	if ok, dim, err := p.fitsCores(cg, i); !ok || err != nil {
+		return false, dim, err
 	}
 	if !wantsPorts(cg.tg) {
 		return true, "", nil

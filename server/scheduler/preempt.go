@@ -216,8 +216,17 @@ func (p *placer) victimsOn(cg *compiledGroup, i int) ([]preemptible, bool, error
 	for _, h := range holders {
 		free.Add(h.res)
 	}
-	victims, ok := selectVictims(free, cg.ask, rest, p.cj.job.Priority)
+	// Reserved cores take their MHz from the node's CPU on top of the ask.
+	ask := cg.ask
+	need := groupCores(cg.tg)
+	ask.CPU += int64(need) * ns.node.MHzPerCore()
+	victims, ok := selectVictims(free, ask, rest, p.cj.job.Priority)
 	victims = append(holders, victims...)
+	if ok && need > 0 {
+		if victims, ok, err = p.withCoreHolders(i, need, victims, rest); err != nil {
+			return nil, false, err
+		}
+	}
 	if !ok || len(victims) == 0 || !wantsPorts(cg.tg) {
 		return victims, ok && len(victims) > 0, nil
 	}
@@ -238,6 +247,42 @@ func (p *placer) victimsOn(cg *compiledGroup, i int) ([]preemptible, bool, error
 		return nil, false, err
 	}
 	return victims, true, nil
+}
+
+// withCoreHolders adds to victims, lowest priority first, allocations of
+// rest holding reserved cores until need cores would be free on node i.
+// ok is false when even that is not enough.
+func (p *placer) withCoreHolders(i, need int, victims, rest []preemptible) ([]preemptible, bool, error) {
+	nc, err := p.nodeCores(i)
+	if err != nil {
+		return nil, false, err
+	}
+	chosen := make(map[string]bool, len(victims))
+	free := len(nc.usage.Free())
+	for _, v := range victims {
+		chosen[v.alloc.ID] = true
+		if _, held := nc.held[v.alloc.ID]; held {
+			free += len(structs.AllocReservedCores(v.alloc.AllocatedResources))
+		}
+	}
+	if free >= need {
+		return victims, true, nil
+	}
+	var holders []preemptible
+	for _, c := range rest {
+		if _, held := nc.held[c.alloc.ID]; held && !chosen[c.alloc.ID] && c.priority <= p.cj.job.Priority-preemptionPriorityDelta {
+			holders = append(holders, c)
+		}
+	}
+	sort.SliceStable(holders, func(a, b int) bool { return holders[a].priority < holders[b].priority })
+	for _, h := range holders {
+		if free >= need {
+			break
+		}
+		victims = append(victims, h)
+		free += len(structs.AllocReservedCores(h.alloc.AllocatedResources))
+	}
+	return victims, free >= need, nil
 }
 
 // staticPortHolders splits cands into the allocations holding a static

@@ -266,3 +266,26 @@ func TestPreemptionFreesStaticPort(t *testing.T) {
 		t.Fatal("the port holder still runs")
 	}
 }
+
+// A system job asking a reserved core evicts a lower-priority holder of
+// the node's cores, and gets one of them.
+func TestPreemptionFreesCores(t *testing.T) {
+	h := newHarness(t)
+	h.state.upsertNode(coreNode("n1", 2, 1000, ""))
+	low := withPriority(coreJob("low", 1, 2), 20) // both cores
+	preemptionRun(t, h, structs.DefaultSchedulerConfiguration(), low)
+	if got := h.state.liveAllocs("low"); len(got) != 1 {
+		t.Fatalf("low job placed %d allocations", len(got))
+	}
+	agent := withPriority(coreJob("agent", 1, 1), 80)
+	agent.Type = structs.JobTypeSystem
+	preemptionRun(t, h, structs.DefaultSchedulerConfiguration(), agent)
+	placed := h.state.liveAllocs("agent")
+	if len(placed) != 1 || len(placed[0].PreemptedAllocations) != 1 {
+		t.Fatalf("system allocation %+v: want one, evicting the core holder", placed)
+	}
+	if cores := structs.AllocReservedCores(placed[0].AllocatedResources); len(cores) != 1 {
+		t.Fatalf("reserved cores %v, want one", cores)
+	}
+	checkCores(t, h)
+}

@@ -35,7 +35,26 @@ package scheduler
 // after the placement (0..1). binpack is 1 for a node the allocation fills
 // exactly and 0 for an empty, infinitely large one; the powers of ten make a
 // node that is nearly full in both dimensions beat one that is full in only
-// one. Ties go to the lowest node ID, so the same input gives the same plan.
+// one.
+//
+// Candidate order and ties: when a group has more than rankWindow
+// candidates, each evaluation shuffles them with a generator seeded by the
+// evaluation ID and group name, and equal scores go to the node drawn
+// first. The same evaluation of the same state gives the same plan, but two
+// evaluations planned at once from the same snapshot (two scheduler
+// workers) do not pile onto the same nodes, where the plan applier would
+// refuse one of them and send it back for a fresh attempt; a fixed order
+// made two workers slower than one. Up to rankWindow candidates, which two
+// workers share whatever the order, are ranked in node ID order with ties
+// to the lowest ID.
+//
+// Bounded window: without spreads or affinities, a placement is chosen
+// among rankWindow candidates drawn from that order rather than among all
+// of them (Nomad scores a bounded sample of feasible nodes likewise). A
+// node leaves the window when it no longer fits or a distinct constraint
+// excludes it, and the next drawn candidate takes its place, so only the
+// nodes drawn are ever loaded and scored. Groups with spreads or
+// affinities rank every candidate: their score depends on the whole set.
 //
 // Ranking without recomputing every node per placement: the feasible nodes
 // are split into buckets of nodes with the same spread slots (one bucket
@@ -53,7 +72,11 @@ package scheduler
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/droverhq/drover/structs"
@@ -63,6 +86,12 @@ import (
 const (
 	reschedulePenalty   = 1
 	recentFailureWindow = time.Hour
+	// rankWindow bounds the candidates a placement without spreads or
+	// affinities is chosen among (see the file comment). Clusters of up
+	// to rankWindow feasible nodes are ranked exactly; on larger ones two
+	// workers' windows rarely share the node they fill, and the best of
+	// 64 random nodes still packs close to the best of all.
+	rankWindow = 64
 )
 
 // nodeState is what the placer knows of one node.
@@ -365,25 +394,45 @@ func freeFraction(capacity, used int64) float64 {
 }
 
 // ranking holds a group's candidate nodes in buckets of equal spread
-// slots, each a max-heap by node part; see the file comment.
+// slots, each a max-heap by node part; see the file comment. Candidates
+// enter from order, drawn at random, while fewer than window are ranked.
 type ranking struct {
 	p      *placer
 	cg     *compiledGroup
+	mt     *metricTracker
 	spread *spreadState // nil when the group has no spread
 	heaps  []rankHeap   // by bucket
 	active []int32      // buckets that may still hold nodes
+
+	order  []int32 // candidates; order[:drawn] have been drawn
+	drawn  int
+	rng    *rand.Rand // nil: order is by node ID
+	tie    []int32    // draw position by node index, for nodes drawn
+	window int        // most nodes ranked at once
+	size   int        // nodes in the heaps
 }
 
-func newRanking(p *placer, cg *compiledGroup, spread *spreadState) *ranking {
-	r := &ranking{p: p, cg: cg, spread: spread}
+func newRanking(p *placer, cg *compiledGroup, spread *spreadState, cands []int32, mt *metricTracker) *ranking {
+	r := &ranking{p: p, cg: cg, mt: mt, spread: spread, order: slices.Clone(cands), window: len(cands)}
+	if spread == nil && len(cg.affinities) == 0 {
+		r.window = min(r.window, rankWindow)
+	}
+	if len(cands) > rankWindow {
+		h := fnv.New64a()
+		h.Write([]byte(p.evalID))
+		h.Write([]byte{0})
+		h.Write([]byte(cg.tg.Name))
+		seed := h.Sum64()
+		r.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	} else {
+		slices.SortFunc(r.order, func(a, b int32) int { return strings.Compare(p.nodes[a].node.ID, p.nodes[b].node.ID) })
+	}
+	r.tie = make([]int32, len(p.nodes))
 	nb := 1
 	if spread != nil {
 		nb = len(spread.buckets)
 	}
 	r.heaps = make([]rankHeap, nb)
-	for b := range r.heaps {
-		r.heaps[b].nodes = p.nodes
-	}
 	return r
 }
 
@@ -394,38 +443,84 @@ func (r *ranking) bucket(i int) int32 {
 	return r.spread.nodeBucket[i]
 }
 
-// add puts node i in its bucket (before init).
-func (r *ranking) add(i int) {
-	h := &r.heaps[r.bucket(i)]
-	h.items = append(h.items, rankItem{score: r.p.score(r.cg, i).sum(), idx: int32(i)})
-}
-
-// init orders the buckets' heaps.
-func (r *ranking) init() {
-	for b := range r.heaps {
-		if r.heaps[b].len() > 0 {
-			r.heaps[b].init()
-			r.active = append(r.active, int32(b))
-		}
+// draw returns the next candidate, in a random order (a lazy Fisher-Yates
+// shuffle) when rng is set and in node ID order otherwise, or -1 when all
+// have been drawn.
+func (r *ranking) draw() int {
+	if r.drawn == len(r.order) {
+		return -1
 	}
+	if r.rng != nil {
+		k := r.drawn + r.rng.IntN(len(r.order)-r.drawn)
+		r.order[r.drawn], r.order[k] = r.order[k], r.order[r.drawn]
+	}
+	i := int(r.order[r.drawn])
+	r.tie[i] = int32(r.drawn)
+	r.drawn++
+	return i
 }
 
-// push puts node i back after a placement on it.
+// fill draws candidates until window nodes are ranked or none is left.
+// A candidate that a distinct constraint excludes or that the group does
+// not fit is counted in the metric and not ranked.
+func (r *ranking) fill() error {
+	for r.size < r.window {
+		i := r.draw()
+		if i < 0 {
+			return nil
+		}
+		if ok, key := r.p.distinctOK(r.cg, i); !ok {
+			r.mt.filterN(key, 1)
+			continue
+		}
+		if err := r.p.load(i); err != nil {
+			return err
+		}
+		ok, dim, err := r.p.fitsGroup(r.cg, i)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			r.mt.exhaust(dim)
+			continue
+		}
+		r.push(i)
+	}
+	return nil
+}
+
+// push ranks node i, drawn before, with its current node part.
 func (r *ranking) push(i int) {
 	b := r.bucket(i)
 	h := &r.heaps[b]
 	if h.len() == 0 {
 		r.active = append(r.active, b)
 	}
-	h.push(rankItem{score: r.p.score(r.cg, i).sum(), idx: int32(i)})
+	h.push(rankItem{score: r.p.score(r.cg, i).sum(), idx: int32(i), tie: r.tie[i]})
+	r.size++
 }
 
-// best removes and returns the best node for one more allocation with its
-// spread score, or -1 when none is left. Nodes that distinct constraints
-// now exclude are dropped and counted in mt.
-func (r *ranking) best(mt *metricTracker) (int, float64) {
-	bestB, bestI := int32(-1), -1
-	var bestScore, bestSpread float64
+// next removes and returns the best node for one more allocation with
+// its spread score, drawing more candidates as ranked ones drop out, or
+// -1 when no candidate is left.
+func (r *ranking) next() (int, float64, error) {
+	for {
+		if err := r.fill(); err != nil {
+			return -1, 0, err
+		}
+		if i, spread := r.best(); i >= 0 || r.drawn == len(r.order) {
+			return i, spread, nil
+		}
+	}
+}
+
+// best removes and returns the best ranked node with its spread score, or
+// -1 when none is ranked. Nodes that distinct constraints now exclude are
+// dropped and counted in the metric.
+func (r *ranking) best() (int, float64) {
+	bestB := int32(-1)
+	var bestItem rankItem
+	var bestSpread float64
 	for k := 0; k < len(r.active); {
 		b := r.active[k]
 		h := &r.heaps[b]
@@ -435,7 +530,8 @@ func (r *ranking) best(mt *metricTracker) (int, float64) {
 				break
 			}
 			h.pop()
-			mt.filterN(key, 1)
+			r.size--
+			r.mt.filterN(key, 1)
 		}
 		if h.len() == 0 {
 			r.active[k] = r.active[len(r.active)-1]
@@ -448,16 +544,17 @@ func (r *ranking) best(mt *metricTracker) (int, float64) {
 		if r.spread != nil {
 			spread = r.spread.score(b)
 		}
-		s := top.score + spread
-		if bestB < 0 || s > bestScore || s == bestScore && r.p.nodes[top.idx].node.ID < r.p.nodes[bestI].node.ID {
-			bestB, bestI, bestScore, bestSpread = b, int(top.idx), s, spread
+		top.score += spread
+		if bestB < 0 || top.before(bestItem) {
+			bestB, bestItem, bestSpread = b, top, spread
 		}
 	}
 	if bestB < 0 {
 		return -1, 0
 	}
 	r.heaps[bestB].pop()
-	return bestI, bestSpread
+	r.size--
+	return int(bestItem.idx), bestSpread
 }
 
 // placeGroup places reqs, allocations of cg, one at a time on the best
@@ -489,37 +586,19 @@ func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allo
 	if len(cg.spreads) > 0 {
 		spread = newSpreadState(p, cg, cands, groupCounts)
 	}
-	r := newRanking(p, cg, spread)
-	for _, i32 := range cands {
-		i := int(i32)
-		if ok, key := p.distinctOK(cg, i); !ok {
-			mt.filterN(key, 1)
-			continue
-		}
-		if err := p.load(i); err != nil {
-			return nil, nil, 0, err
-		}
-		ok, dim, err := p.fitsGroup(cg, i)
-		if err != nil {
-			return nil, nil, 0, err
-		}
-		if !ok {
-			mt.exhaust(dim)
-			continue
-		}
-		r.add(i)
-	}
-	r.init()
+	r := newRanking(p, cg, spread, cands, mt)
 	n := p.components(cg)
 
 	placed := make([]*structs.Allocation, 0, len(reqs))
 	nowNano := p.now.UnixNano()
 	for k, req := range reqs {
 		start := time.Now()
-		chosen, spreadScore := r.best(mt)
+		chosen, spreadScore, err := r.next()
+		if err != nil {
+			return nil, nil, 0, err
+		}
 		var victims []preemptible
 		if chosen < 0 && p.preempt {
-			var err error
 			if chosen, victims, err = p.preemptionNode(cg, cands); err != nil {
 				return nil, nil, 0, err
 			}
@@ -587,6 +666,7 @@ func (p *placer) newAlloc(cg *compiledGroup, req placeReq, node *structs.Node, m
 		ModifyTime:         nowNano,
 	}
 	p.assignPorts(cg, node, alloc)
+	p.assignCores(cg, node, alloc)
 	if req.previous != nil {
 		alloc.PreviousAllocation = req.previous.ID
 		if req.reschedule {

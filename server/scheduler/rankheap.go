@@ -56,25 +56,31 @@ func (t *metricTracker) snapshot() *structs.AllocMetric {
 	return &c
 }
 
-// rankItem is a node in the ranking heap.
+// rankItem is a node in the ranking heap. tie is the node's position in
+// the evaluation's shuffled candidate order: equal scores go to the lower
+// tie, so ties differ from one evaluation to the next (see rank.go).
 type rankItem struct {
 	score float64
 	idx   int32
+	tie   int32
 }
 
-// rankHeap is a max-heap of nodes by score, ties to the lowest node ID. It
-// is hand-rolled to avoid container/heap's interface boxing per operation.
-type rankHeap struct {
-	items []rankItem
-	nodes []nodeState
-}
-
-func (h *rankHeap) less(a, b rankItem) bool {
+// before reports whether a ranks above b: a higher score, or an equal
+// score and a lower tie.
+func (a rankItem) before(b rankItem) bool {
 	if a.score != b.score {
 		return a.score > b.score
 	}
-	return h.nodes[a.idx].node.ID < h.nodes[b.idx].node.ID
+	return a.tie < b.tie
 }
+
+// rankHeap is a max-heap of nodes by score, ties to the lowest tie. It is
+// hand-rolled to avoid container/heap's interface boxing per operation.
+type rankHeap struct {
+	items []rankItem
+}
+
+func (h *rankHeap) less(a, b rankItem) bool { return a.before(b) }
 
 func (h *rankHeap) len() int { return len(h.items) }
 

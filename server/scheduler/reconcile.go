@@ -30,6 +30,13 @@ const (
 	descMigrating = "alloc is being migrated"
 )
 
+// The stop descriptions a dry run (`job plan`) reads to tell an update or
+// a migration from a plain stop.
+const (
+	StopDescUpdating  = descUpdating
+	StopDescMigrating = descMigrating
+)
+
 // stopReq is an allocation to stop, with why.
 type stopReq struct {
 	alloc *structs.Allocation

@@ -93,6 +93,14 @@ func readSystemState(job *structs.Job, allocs []*structs.Allocation, tainted map
 				st.stops = append(st.stops, stopReq{alloc: a, desc: descMigrating})
 				continue
 			}
+		} else if a.DesiredTransition.ShouldMigrate() {
+			// `alloc stop` on a node that keeps working: as in Nomad,
+			// a system allocation cannot move elsewhere, so it is
+			// stopped and, the node no longer holding a live one, a
+			// new one is placed there that replaces it.
+			st.stops = append(st.stops, stopReq{alloc: a, desc: descMigrating})
+			st.previous[k] = a
+			continue
 		}
 		st.live[k] = append(st.live[k], a)
 	}

@@ -54,7 +54,6 @@ func schema() *memdb.DBSchema {
 				"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 				"node": {Name: "node", Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
 				"job":  {Name: "job", Indexer: nsID("JobID")},
-				"eval": {Name: "eval", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "EvalID"}},
 			},
 		},
 		tableNodeAllocs: {

@@ -174,8 +174,30 @@ func (s *Snapshot) AllocsByNode(nodeID string) ([]*structs.Allocation, error) {
 }
 
 // AllocsByEval returns the allocations an evaluation created or changed.
+// Allocations have no index by evaluation (at a million allocations it
+// would cost a gigabyte): the evaluation names the job, whose allocations
+// are filtered, and an evaluation already garbage collected costs a scan.
 func (s *Snapshot) AllocsByEval(evalID string) ([]*structs.Allocation, error) {
-	return s.allocsBy("eval", evalID)
+	eval, err := s.EvalByID(evalID)
+	if err != nil {
+		return nil, fmt.Errorf("read eval %q: %w", evalID, err)
+	}
+	var all []*structs.Allocation
+	if eval != nil {
+		all, err = s.AllocsByJob(eval.Namespace, eval.JobID)
+	} else {
+		all, err = s.Allocs("*", "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []*structs.Allocation
+	for _, a := range all {
+		if a.EvalID == evalID {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 func (s *Snapshot) allocsBy(index string, args ...any) ([]*structs.Allocation, error) {

@@ -183,8 +183,10 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 			}
 			tracker.change(old, alloc)
 		}
+		var interner allocInterner
 		for _, placed := range req.AllocsUpdated {
 			alloc := placed.Copy()
+			interner.intern(alloc)
 			obj, err := txn.First(tableAlloc, "id", alloc.ID)
 			if err != nil {
 				return nil, fmt.Errorf("read alloc %q: %w", alloc.ID, err)

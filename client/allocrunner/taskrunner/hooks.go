@@ -121,6 +121,7 @@ func (*envHook) Prestart(_ context.Context, req *HookRequest) error {
 			req.Config.CPUMHz = tr.Cpu.CpuShares
 			req.Config.MemoryMB = tr.Memory.MemoryMB
 			req.Config.MemoryMaxMB = tr.Memory.MemoryMaxMB
+			req.Config.Cores = tr.Cpu.ReservedCores
 		}
 	}
 	return nil

@@ -29,7 +29,7 @@ func EventWaitingShutdownDelay(d time.Duration) *structs.TaskEvent {
 // ends early if ctx (the caller's patience) or the task ends.
 func (tr *TaskRunner) waitShutdownDelay(ctx context.Context) {
 	d := tr.cfg.Task.ShutdownDelay
-	if d <= 0 {
+	if d <= 0 || tr.shutdownDelaySkipped() {
 		return
 	}
 	tr.EmitEvent(EventWaitingShutdownDelay(d))
@@ -41,5 +41,23 @@ func (tr *TaskRunner) waitShutdownDelay(ctx context.Context) {
 	case <-ctx.Done():
 	case <-tr.waitCh:
 	case <-tr.detachCtx.Done():
+	case <-tr.skipDelayCh:
+	}
+}
+
+// SkipShutdownDelay has the task skip its shutdown_delay from now on,
+// and cut short a wait in progress: the user stopped the allocation with
+// `alloc stop -no-shutdown-delay` (?no_shutdown_delay=true), which the
+// servers record in the allocation's DesiredTransition.
+func (tr *TaskRunner) SkipShutdownDelay() {
+	tr.skipDelayOnce.Do(func() { close(tr.skipDelayCh) })
+}
+
+func (tr *TaskRunner) shutdownDelaySkipped() bool {
+	select {
+	case <-tr.skipDelayCh:
+		return true
+	default:
+		return false
 	}
 }

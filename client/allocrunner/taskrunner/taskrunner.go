@@ -105,6 +105,10 @@ type TaskRunner struct {
 	killed bool
 	// restartRequested is set by Restart (restart.go) for the Run loop.
 	restartRequested bool
+
+	// skipDelayCh is closed by SkipShutdownDelay (shutdown.go).
+	skipDelayCh   chan struct{}
+	skipDelayOnce sync.Once
 }
 
 // New prepares a runner and records the "Received" event; Run starts it.
@@ -136,6 +140,7 @@ func New(cfg Config) *TaskRunner {
 		killCtx:      ctx,
 		killCancel:   cancel,
 		waitCh:       make(chan struct{}),
+		skipDelayCh:  make(chan struct{}),
 		state:        &structs.TaskState{State: structs.TaskStatePending},
 	}
 	if l := cfg.Task.Lifecycle; l != nil && !l.Sidecar {
