@@ -42,6 +42,9 @@ func (n *NodeEndpoint) Register(req *structs.NodeRegisterRequest, reply *structs
 	if node.SecretID == "" {
 		return fmt.Errorf("node register %s: missing node secret ID", node.ID)
 	}
+	if node.NodePool == structs.NodePoolAll {
+		return fmt.Errorf("node register %s: node pool %q is reserved: it holds every node and only jobs may name it, nodes may not join it", node.ID, node.NodePool)
+	}
 	existing, err := n.srv.state.Snapshot().NodeByID(node.ID)
 	if err != nil {
 		return err

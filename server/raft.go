@@ -162,6 +162,11 @@ func (s *Server) establishLeadership() error {
 	go s.autopilot(ctx)
 	s.startDrainer(ctx)
 	s.startPeriodic(ctx)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.watchBrokerPause(ctx)
+	}()
 	if s.cfg.DefaultSchedulerConfig != nil {
 		// A raft write: not under leaderMu, and not blocking leadership.
 		s.wg.Add(1)

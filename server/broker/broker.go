@@ -45,6 +45,7 @@ type Broker struct {
 
 	mu       sync.Mutex
 	enabled  bool
+	paused   bool // the operator's pause_eval_broker: queue, but hand nothing out
 	ready    evalHeap
 	unack    map[string]*unacked
 	inflight map[structs.NamespacedID]string // job → eval out
@@ -108,6 +109,23 @@ func (b *Broker) SetEnabled(enabled bool) {
 	b.wake()
 }
 
+// SetPaused pauses (or resumes) handing out evaluations, as the
+// scheduler configuration's PauseEvalBroker asks. Unlike disabling, a
+// pause keeps everything queued: evaluations wait for the resume.
+func (b *Broker) SetPaused(paused bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.paused = paused
+	b.wake()
+}
+
+// Paused reports whether handing out evaluations is paused.
+func (b *Broker) Paused() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.paused
+}
+
 // Enabled reports whether the broker is on.
 func (b *Broker) Enabled() bool {
 	b.mu.Lock()
@@ -168,12 +186,13 @@ func (b *Broker) enqueueLocked(eval *structs.Evaluation) {
 	b.wake()
 }
 
-// Dequeue blocks until an evaluation is ready, the broker is disabled, or
-// ctx ends. It returns the evaluation and the token to Ack or Nack it with.
+// Dequeue blocks until an evaluation is ready (and the broker enabled and
+// not paused) or ctx ends. It returns the evaluation and the token to Ack
+// or Nack it with.
 func (b *Broker) Dequeue(ctx context.Context) (*structs.Evaluation, string, error) {
 	for {
 		b.mu.Lock()
-		if !b.enabled {
+		if !b.enabled || b.paused {
 			notify := b.notify
 			b.mu.Unlock()
 			select {

@@ -137,3 +137,36 @@ func TestDelayedEval(t *testing.T) {
 		t.Fatal("delayed eval not delivered")
 	}
 }
+
+// A paused broker keeps queueing but hands nothing out until resumed.
+func TestPauseKeepsEvaluationsQueued(t *testing.T) {
+	b := New(Config{})
+	b.SetEnabled(true)
+	b.SetPaused(true)
+	e := eval("a", 50, 1)
+	b.Enqueue(e)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if got, _, err := b.Dequeue(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("paused broker handed out %v (err %v)", got, err)
+	}
+	if s := b.Stats(); s.Ready != 1 {
+		t.Fatalf("stats while paused = %+v, want the evaluation still ready", s)
+	}
+	got := make(chan *structs.Evaluation, 1)
+	go func() {
+		ev, _, err := b.Dequeue(context.Background())
+		if err == nil {
+			got <- ev
+		}
+	}()
+	b.SetPaused(false)
+	select {
+	case ev := <-got:
+		if ev.ID != e.ID {
+			t.Fatalf("resumed broker handed out %s, want %s", ev.ID, e.ID)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("resumed broker handed out nothing")
+	}
+}
