@@ -83,6 +83,9 @@ func (h *HTTPServer) jobPlan(w http.ResponseWriter, r *http.Request) (any, error
 		return nil, errorf(http.StatusBadRequest, "Drover cannot run these parts of the job yet:\n* %s", strings.Join(missing, "\n* "))
 	}
 	reply, err := h.srv.PlanJob(job, req.Diff)
+	if server.IsJobRefusedError(err) {
+		return nil, errorf(http.StatusBadRequest, "%v", err)
+	}
 	if err != nil {
 		return nil, err
 	}

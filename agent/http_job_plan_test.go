@@ -123,6 +123,7 @@ func TestJobPlanErrors(t *testing.T) {
 		{"no job", "/v1/job/web/plan", "{}", 400, "has no Job"},
 		{"id mismatch", "/v1/job/other/plan", jobBody, 400, "does not match"},
 		{"invalid job", "/v1/job/x/plan", `{"Job": {"ID": "x", "Type": "service", "Datacenters": ["dc1"], "TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t"}]}]}}`, 400, "Missing driver"},
+		{"unknown node pool", "/v1/job/p/plan", jobInPool("p", "nowhere", ""), 400, "nonexistent node pool"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

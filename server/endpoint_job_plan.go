@@ -73,6 +73,10 @@ func (j *JobEndpoint) Plan(args *JobPlanArgs, reply *JobPlanReply) error {
 	if args.Job == nil {
 		return fmt.Errorf("plan job: missing job")
 	}
+	// What registering would refuse, planning refuses the same way.
+	if err := j.srv.admitJob(args.Job); err != nil {
+		return err
+	}
 	out, err := planJob(j.srv.state.Snapshot(), args.Job, args.Diff, time.Now(), j.srv.cfg.Logger.Named("plan"))
 	if err != nil {
 		return fmt.Errorf("plan job %q: %w", args.Job.ID, err)
