@@ -124,6 +124,7 @@ func (s *StateStore) Restore(d *Dump) error {
 				a.Job = d.AllocJobs[ref]
 			}
 		}
+		s.strs.alloc(a)
 		if err := txn.Insert(tableAlloc, a); err != nil {
 			return fmt.Errorf("restore %s: %w", tableAlloc, err)
 		}

@@ -51,9 +51,14 @@ func schema() *memdb.DBSchema {
 		tableAlloc: {
 			Name: tableAlloc,
 			Indexes: map[string]*memdb.IndexSchema{
-				"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
-				"node": {Name: "node", Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
-				"job":  {Name: "job", Indexer: nsID("JobID")},
+				// By node and by job: allocsets.go, not indexes.
+				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+			},
+		},
+		tableJobAllocs: {
+			Name: tableJobAllocs,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id": {Name: "id", Unique: true, Indexer: nsID("JobID")},
 			},
 		},
 		tableNodeAllocs: {

@@ -20,6 +20,12 @@ type Snapshot struct {
 	ws  memdb.WatchSet
 }
 
+// release drops the snapshot's hold on the database version it reads, so
+// that version can be collected; the snapshot must not be read after.
+func (s *Snapshot) release() {
+	s.txn = nil
+}
+
 func (s *Snapshot) watch(ch <-chan struct{}) {
 	if s.ws != nil {
 		s.ws.Add(ch)
@@ -163,16 +169,6 @@ func (s *Snapshot) Allocs(namespace, prefix string) ([]*structs.Allocation, erro
 	return out, nil
 }
 
-// AllocsByJob returns all the job's allocations, terminal ones included.
-func (s *Snapshot) AllocsByJob(namespace, jobID string) ([]*structs.Allocation, error) {
-	return s.allocsBy("job", namespace, jobID)
-}
-
-// AllocsByNode returns all the node's allocations, terminal ones included.
-func (s *Snapshot) AllocsByNode(nodeID string) ([]*structs.Allocation, error) {
-	return s.allocsBy("node", nodeID)
-}
-
 // AllocsByEval returns the allocations an evaluation created or changed.
 // Allocations have no index by evaluation (at a million allocations it
 // would cost a gigabyte): the evaluation names the job, whose allocations
@@ -196,18 +192,6 @@ func (s *Snapshot) AllocsByEval(evalID string) ([]*structs.Allocation, error) {
 		if a.EvalID == evalID {
 			out = append(out, a)
 		}
-	}
-	return out, nil
-}
-
-func (s *Snapshot) allocsBy(index string, args ...any) ([]*structs.Allocation, error) {
-	it, err := s.get(tableAlloc, index, args...)
-	if err != nil {
-		return nil, err
-	}
-	var out []*structs.Allocation
-	for obj := it.Next(); obj != nil; obj = it.Next() {
-		out = append(out, obj.(*structs.Allocation))
 	}
 	return out, nil
 }

@@ -103,6 +103,55 @@ func TestBlockingQueryTimesOut(t *testing.T) {
 	}
 }
 
+// A caller may keep the snapshot of the query's last run and read it after
+// BlockingQuery returns, whether it woke on a change or timed out; earlier
+// snapshots are released while it blocks.
+func TestBlockingQueryLastSnapshotReadable(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change bool
+	}{{"woken", true}, {"timed out", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			if err := s.UpsertJob(5, testJob("a"), nil); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			var kept, first *Snapshot
+			done := make(chan error, 1)
+			started := make(chan struct{})
+			go func() {
+				_, err := s.BlockingQuery(ctx, 5, func(snap *Snapshot) (uint64, error) {
+					if first == nil {
+						first = snap
+						close(started)
+					}
+					kept = snap
+					return snap.Index(TableJobs)
+				})
+				done <- err
+			}()
+			<-started
+			if tc.change {
+				if err := s.UpsertJob(6, testJob("b"), nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			job, err := kept.JobByID("default", "a")
+			if err != nil || job == nil {
+				t.Fatalf("kept snapshot: job=%v err=%v", job, err)
+			}
+			if first == kept || first.txn != nil {
+				t.Fatal("the first snapshot was not released while blocked")
+			}
+		})
+	}
+}
+
 func TestPlanResultsAndClientUpdates(t *testing.T) {
 	s := newStore(t)
 	job := testJob("web")

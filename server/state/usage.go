@@ -31,26 +31,30 @@ import (
 // allocations.
 const tableNodeAllocs = "node_allocs"
 
-// nodeAllocs is the per-node row; see the file comment.
+// nodeAllocs is the per-node row; see the file comment. AllocIDs lists the
+// node's allocations (allocsets.go).
 type nodeAllocs struct {
 	NodeID     string
 	Usage      structs.ComparableResources
 	AllocIndex uint64
+	AllocIDs   []string
 }
 
 // allocTracker accumulates the per-node changes of one write transaction
 // and writes each touched row once, at flush.
 type allocTracker struct {
 	deltas map[string]*nodeDelta
+	jobs   map[jobKey]*idDelta
 }
 
 type nodeDelta struct {
 	usage    structs.ComparableResources
 	maxIndex uint64
+	ids      idDelta
 }
 
 func newAllocTracker() *allocTracker {
-	return &allocTracker{deltas: map[string]*nodeDelta{}}
+	return &allocTracker{deltas: map[string]*nodeDelta{}, jobs: map[jobKey]*idDelta{}}
 }
 
 func (t *allocTracker) delta(nodeID string) *nodeDelta {
@@ -65,6 +69,7 @@ func (t *allocTracker) delta(nodeID string) *nodeDelta {
 // change records that old (nil when new) was replaced by updated in the
 // allocation table.
 func (t *allocTracker) change(old, updated *structs.Allocation) {
+	t.membership(old, updated)
 	if old != nil && !old.TerminalStatus() {
 		d := t.delta(old.NodeID)
 		r := old.AllocatedResources.Comparable()
@@ -99,14 +104,15 @@ func (t *allocTracker) flush(txn *memdb.Txn) error {
 		next := row
 		next.Usage.Add(d.usage)
 		next.AllocIndex = max(row.AllocIndex, d.maxIndex)
-		if obj != nil && next == row {
+		next.AllocIDs = d.ids.apply(row.AllocIDs)
+		if obj != nil && next.Usage == row.Usage && next.AllocIndex == row.AllocIndex && d.ids.empty() {
 			continue
 		}
 		if err := txn.Insert(tableNodeAllocs, &next); err != nil {
 			return fmt.Errorf("update allocation summary of node %q: %w", nodeID, err)
 		}
 	}
-	return nil
+	return t.flushJobs(txn)
 }
 
 // ensureNodeAllocsTxn creates the node's row when it has none, so that its

@@ -6,6 +6,7 @@ package state
 import (
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -187,6 +188,7 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 		for _, placed := range req.AllocsUpdated {
 			alloc := placed.Copy()
 			interner.intern(alloc)
+			s.strs.alloc(alloc)
 			obj, err := txn.First(tableAlloc, "id", alloc.ID)
 			if err != nil {
 				return nil, fmt.Errorf("read alloc %q: %w", alloc.ID, err)
@@ -262,10 +264,13 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, req *structs.AllocClie
 				continue
 			}
 			old := obj.(*structs.Allocation)
-			alloc := old.Copy()
-			alloc.ClientStatus = update.ClientStatus
-			alloc.ClientDescription = update.ClientDescription
-			alloc.TaskStates = update.TaskStates
+			// A shallow copy: the task states are replaced below, and
+			// the rest is immutable (the clipped slice reallocates on
+			// append).
+			c := *old
+			alloc := &c
+			alloc.PreemptedAllocations = slices.Clip(old.PreemptedAllocations)
+			s.strs.clientState(alloc, update)
 			alloc.ModifyIndex = index
 			alloc.ModifyTime = req.UpdatedAt
 			if err := txn.Insert(tableAlloc, alloc); err != nil {
