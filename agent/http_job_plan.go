@@ -8,13 +8,9 @@ package agent
 // scheduler on a snapshot; nothing is written.
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/droverhq/drover/agent/jobconv"
 	"github.com/droverhq/drover/api"
 	"github.com/droverhq/drover/server"
 	"github.com/droverhq/drover/server/jobdiff"
@@ -49,38 +45,15 @@ func (h *HTTPServer) jobPlan(w http.ResponseWriter, r *http.Request) (any, error
 	if h.srv == nil {
 		return nil, errorf(http.StatusNotImplemented, "this agent runs no server; plan jobs with a server agent")
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxJobBody+1))
-	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "read request body: %v", err)
-	}
-	if len(body) > maxJobBody {
-		return nil, errorf(http.StatusRequestEntityTooLarge, "job plan request is larger than %d bytes", maxJobBody)
-	}
 	var req jobPlanRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, errorf(http.StatusBadRequest, "decode job plan request: %v", err)
-	}
-	if req.Job == nil {
-		return nil, errorf(http.StatusBadRequest, "job plan request has no Job")
-	}
-	if id := r.PathValue("id"); req.Job.ID == nil || *req.Job.ID != id {
-		return nil, errorf(http.StatusBadRequest, "job ID does not match the URL (%q)", id)
-	}
-	if ns := r.URL.Query().Get("namespace"); ns != "" && req.Job.Namespace == nil {
-		req.Job.Namespace = &ns
-	}
-	job, err := jobconv.APIJobToStructs(req.Job)
-	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "%v", err)
+	if err := readJobRequest(r, "job plan request", &req); err != nil {
+		return nil, err
 	}
 	// The same checks as a registration: a plan of a job that would be
 	// refused is an error, not a plan.
-	job.Canonicalize()
-	if err := job.Validate(); err != nil {
-		return nil, errorf(http.StatusBadRequest, "job validation failed:\n%v", err)
-	}
-	if missing := job.UnsupportedFeatures(); len(missing) > 0 {
-		return nil, errorf(http.StatusBadRequest, "Drover cannot run these parts of the job yet:\n* %s", strings.Join(missing, "\n* "))
+	job, err := runnableJob(r, req.Job, "job plan request")
+	if err != nil {
+		return nil, err
 	}
 	reply, err := h.srv.PlanJob(job, req.Diff)
 	if server.IsJobRefusedError(err) {

@@ -64,37 +64,13 @@ func (h *HTTPServer) jobsRegister(w http.ResponseWriter, r *http.Request) (any, 
 	if h.srv == nil {
 		return nil, errorf(http.StatusNotImplemented, "this agent runs no server; register jobs with a server agent")
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxJobBody+1))
-	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "read request body: %v", err)
-	}
-	if len(body) > maxJobBody {
-		return nil, errorf(http.StatusRequestEntityTooLarge, "job registration is larger than %d bytes", maxJobBody)
-	}
 	var req api.JobRegisterRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, errorf(http.StatusBadRequest, "decode job registration: %v", err)
+	if err := readJobRequest(r, "job registration", &req); err != nil {
+		return nil, err
 	}
-	if req.Job == nil {
-		return nil, errorf(http.StatusBadRequest, "job registration has no Job")
-	}
-	if id := r.PathValue("id"); id != "" && (req.Job.ID == nil || *req.Job.ID != id) {
-		return nil, errorf(http.StatusBadRequest, "job ID does not match the URL (%q)", id)
-	}
-	if ns := r.URL.Query().Get("namespace"); ns != "" && req.Job.Namespace == nil {
-		req.Job.Namespace = &ns
-	}
-	job, err := jobconv.APIJobToStructs(req.Job)
+	job, err := runnableJob(r, req.Job, "job registration")
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "%v", err)
-	}
-	job.Canonicalize()
-	if err := job.Validate(); err != nil {
-		return nil, errorf(http.StatusBadRequest, "job validation failed:\n%v", err)
-	}
-	if missing := job.UnsupportedFeatures(); len(missing) > 0 {
-		// Refuse rather than run less than the user asked for.
-		return nil, errorf(http.StatusBadRequest, "Drover cannot run these parts of the job yet:\n* %s", strings.Join(missing, "\n* "))
+		return nil, err
 	}
 	var evalID string
 	var index uint64
@@ -232,4 +208,48 @@ func (h *HTTPServer) jobSummary(w http.ResponseWriter, r *http.Request) (any, er
 		return nil, notFound("job")
 	}
 	return out, err
+}
+
+// readJobRequest reads a job request body (registration, plan) of at most
+// maxJobBody bytes into out; what names the request in errors.
+func readJobRequest(r *http.Request, what string, out any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxJobBody+1))
+	if err != nil {
+		return errorf(http.StatusBadRequest, "read request body: %v", err)
+	}
+	if len(body) > maxJobBody {
+		return errorf(http.StatusRequestEntityTooLarge, "%s is larger than %d bytes", what, maxJobBody)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return errorf(http.StatusBadRequest, "decode %s: %v", what, err)
+	}
+	return nil
+}
+
+// runnableJob turns a request's job into the server's model, checked as a
+// registration checks it: it must match the URL's job ID (when the path
+// has one), convert, canonicalise and validate, and ask for nothing the
+// runtime cannot run (refused rather than run with less than asked).
+func runnableJob(r *http.Request, in *api.Job, what string) (*structs.Job, error) {
+	if in == nil {
+		return nil, errorf(http.StatusBadRequest, "%s has no Job", what)
+	}
+	if id := r.PathValue("id"); id != "" && (in.ID == nil || *in.ID != id) {
+		return nil, errorf(http.StatusBadRequest, "job ID does not match the URL (%q)", id)
+	}
+	if ns := r.URL.Query().Get("namespace"); ns != "" && in.Namespace == nil {
+		in.Namespace = &ns
+	}
+	job, err := jobconv.APIJobToStructs(in)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "%v", err)
+	}
+	job.Canonicalize()
+	if err := job.Validate(); err != nil {
+		return nil, errorf(http.StatusBadRequest, "job validation failed:\n%v", err)
+	}
+	if missing := job.UnsupportedFeatures(); len(missing) > 0 {
+		return nil, errorf(http.StatusBadRequest, "Drover cannot run these parts of the job yet:\n* %s", strings.Join(missing, "\n* "))
+	}
+	return job, nil
 }

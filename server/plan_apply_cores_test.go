@@ -6,7 +6,6 @@ package server
 import (
 	"testing"
 
-	"github.com/droverhq/drover/server/state"
 	"github.com/droverhq/drover/structs"
 )
 
@@ -26,10 +25,6 @@ func coreAlloc(job *structs.Job, node string, cores ...uint16) *structs.Allocati
 // the same snapshot both give core 1 of a node; the applier commits the
 // first and refuses the second, which must refresh and try again.
 func TestPlanApplierRefusesCoreCollision(t *testing.T) {
-	s, err := state.New()
-	if err != nil {
-		t.Fatal(err)
-	}
 	node := &structs.Node{ID: "n1", Name: "n1", Datacenter: "dc1", Status: structs.NodeStatusReady,
 		SchedulingEligibility: structs.NodeSchedulingEligible,
 		NodeResources: &structs.NodeResources{
@@ -37,20 +32,11 @@ func TestPlanApplierRefusesCoreCollision(t *testing.T) {
 			Memory: structs.NodeMemoryResources{MemoryMB: 4096}, Disk: structs.NodeDiskResources{DiskMB: 10000}},
 		ReservedResources: &structs.NodeReservedResources{Cpu: structs.NodeReservedCpuResources{ReservedCpuCores: []uint16{0}}},
 	}
-	if err := s.UpsertNode(1, node); err != nil {
-		t.Fatal(err)
-	}
 	job := &structs.Job{ID: "db", Name: "db", Namespace: structs.DefaultNamespace, Type: structs.JobTypeService,
 		Datacenters: []string{"dc1"}, TaskGroups: []*structs.TaskGroup{{Name: "web", Count: 1,
 			Tasks: []*structs.Task{{Name: "t", Driver: "mock_driver", Resources: &structs.Resources{Cores: 1, MemoryMB: 10}}}}}}
-	job.Canonicalize()
-	if err := s.UpsertJob(2, job, nil); err != nil {
-		t.Fatal(err)
-	}
 	first := coreAlloc(job, "n1", 1)
-	if err := s.ApplyPlanResults(3, &structs.ApplyPlanResultsRequest{Job: job, AllocsUpdated: []*structs.Allocation{first}}); err != nil {
-		t.Fatal(err)
-	}
+	s := applierState(t, node, job, first)
 	place := func(allocs ...*structs.Allocation) map[string][]*structs.Allocation {
 		return map[string][]*structs.Allocation{"n1": allocs}
 	}
@@ -70,18 +56,6 @@ func TestPlanApplierRefusesCoreCollision(t *testing.T) {
 			NodeAllocation: place(coreAlloc(job, "n1", 1))}, true},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			result, err := evaluatePlan(s.Snapshot(), tc.plan)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, committed := result.NodeAllocation["n1"]
-			if committed != tc.fits {
-				t.Fatalf("committed = %v, want %v", committed, tc.fits)
-			}
-			if !tc.fits && result.RefreshIndex == 0 {
-				t.Error("refused without a refresh index")
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkNodeCommitted(t, s, tc.plan, tc.fits) })
 	}
 }

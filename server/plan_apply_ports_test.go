@@ -6,7 +6,6 @@ package server
 import (
 	"testing"
 
-	"github.com/droverhq/drover/server/state"
 	"github.com/droverhq/drover/structs"
 )
 
@@ -30,10 +29,6 @@ func portAlloc(job *structs.Job, node string, port int) *structs.Allocation {
 // the same snapshot both give port 5432 of one node; the applier commits
 // the first and refuses the second, which must refresh and try again.
 func TestPlanApplierRefusesPortCollision(t *testing.T) {
-	s, err := state.New()
-	if err != nil {
-		t.Fatal(err)
-	}
 	node := &structs.Node{ID: "n1", Name: "n1", Datacenter: "dc1", Status: structs.NodeStatusReady,
 		SchedulingEligibility: structs.NodeSchedulingEligible,
 		NodeResources: &structs.NodeResources{Cpu: structs.NodeCpuResources{CpuShares: 4000},
@@ -41,20 +36,11 @@ func TestPlanApplierRefusesPortCollision(t *testing.T) {
 			Networks: []*structs.NetworkResource{{Mode: "host", IP: "10.0.0.1"}}},
 		ReservedResources: &structs.NodeReservedResources{Networks: structs.NodeReservedNetworkResources{ReservedHostPorts: "22"}},
 	}
-	if err := s.UpsertNode(1, node); err != nil {
-		t.Fatal(err)
-	}
 	job := &structs.Job{ID: "db", Name: "db", Namespace: structs.DefaultNamespace, Type: structs.JobTypeService,
 		Datacenters: []string{"dc1"}, TaskGroups: []*structs.TaskGroup{{Name: "web", Count: 1,
 			Tasks: []*structs.Task{{Name: "t", Driver: "mock_driver"}}}}}
-	job.Canonicalize()
-	if err := s.UpsertJob(2, job, nil); err != nil {
-		t.Fatal(err)
-	}
 	first := portAlloc(job, "n1", 5432)
-	if err := s.ApplyPlanResults(3, &structs.ApplyPlanResultsRequest{Job: job, AllocsUpdated: []*structs.Allocation{first}}); err != nil {
-		t.Fatal(err)
-	}
+	s := applierState(t, node, job, first)
 
 	cases := []struct {
 		name string
@@ -76,18 +62,6 @@ func TestPlanApplierRefusesPortCollision(t *testing.T) {
 			NodeAllocation: map[string][]*structs.Allocation{"n1": {portAlloc(job, "n1", 5432)}}}, true},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			result, err := evaluatePlan(s.Snapshot(), tc.plan)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, committed := result.NodeAllocation["n1"]
-			if committed != tc.fits {
-				t.Fatalf("committed = %v, want %v", committed, tc.fits)
-			}
-			if !tc.fits && result.RefreshIndex == 0 {
-				t.Error("refused without a refresh index")
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkNodeCommitted(t, s, tc.plan, tc.fits) })
 	}
 }

@@ -6,7 +6,6 @@ package server
 import (
 	"testing"
 
-	"github.com/droverhq/drover/server/state"
 	"github.com/droverhq/drover/structs"
 )
 
@@ -14,30 +13,17 @@ import (
 // refuses those placements, the evictions are dropped with them, while
 // plain stops still apply.
 func TestPlanApplierDropsEvictionsOfRefusedNode(t *testing.T) {
-	s, err := state.New()
-	if err != nil {
-		t.Fatal(err)
-	}
 	node := &structs.Node{ID: "n1", Name: "n1", Datacenter: "dc1", Status: structs.NodeStatusReady,
 		SchedulingEligibility: structs.NodeSchedulingEligible,
 		NodeResources: &structs.NodeResources{Cpu: structs.NodeCpuResources{CpuShares: 4000},
 			Memory: structs.NodeMemoryResources{MemoryMB: 4096}, Disk: structs.NodeDiskResources{DiskMB: 10000},
 			Networks: []*structs.NetworkResource{{Mode: "host", IP: "10.0.0.1"}}},
 	}
-	if err := s.UpsertNode(1, node); err != nil {
-		t.Fatal(err)
-	}
 	job := &structs.Job{ID: "db", Name: "db", Namespace: structs.DefaultNamespace, Type: structs.JobTypeService,
 		Datacenters: []string{"dc1"}, TaskGroups: []*structs.TaskGroup{{Name: "web", Count: 1,
 			Tasks: []*structs.Task{{Name: "t", Driver: "mock_driver"}}}}}
-	job.Canonicalize()
-	if err := s.UpsertJob(2, job, nil); err != nil {
-		t.Fatal(err)
-	}
 	holder, other := portAlloc(job, "n1", 5432), portAlloc(job, "n1", 7000)
-	if err := s.ApplyPlanResults(3, &structs.ApplyPlanResultsRequest{Job: job, AllocsUpdated: []*structs.Allocation{holder, other}}); err != nil {
-		t.Fatal(err)
-	}
+	s := applierState(t, node, job, holder, other)
 	evict := other.Copy()
 	evict.DesiredStatus = structs.AllocDesiredStatusEvict
 	stop := holder.Copy()
@@ -59,13 +45,7 @@ func TestPlanApplierDropsEvictionsOfRefusedNode(t *testing.T) {
 			plan := &structs.Plan{Job: job,
 				NodeUpdate:     map[string][]*structs.Allocation{"n1": tc.updates},
 				NodeAllocation: map[string][]*structs.Allocation{"n1": {tc.placement}}}
-			result, err := evaluatePlan(s.Snapshot(), plan)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, ok := result.NodeAllocation["n1"]; ok != tc.fits {
-				t.Fatalf("placement committed = %v, want %v", ok, tc.fits)
-			}
+			result := checkNodeCommitted(t, s, plan, tc.fits)
 			var kept []string
 			for _, a := range result.NodeUpdate["n1"] {
 				kept = append(kept, a.ID)
