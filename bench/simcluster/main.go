@@ -53,6 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.server.cpuProfile, "cpuprofile", "", "write the server's CPU profile here (-server embedded)")
 	fs.StringVar(&opts.server.memProfile, "memprofile", "", "write the server's heap profile here at the end (-server embedded)")
 	fs.IntVar(&opts.server.schedulers, "schedulers", 0, "server scheduler workers (0: the server's default)")
+	fs.StringVar(&opts.server.memLimit, "server-memlimit", "", "the server's GOMEMLIMIT, e.g. 3GiB (default: none)")
 	fs.Float64Var(&opts.scale, "scale", 1, "multiply job counts and allocations by this (quick runs: 0.1)")
 	fs.IntVar(&opts.nodes, "nodes", 0, "simulated nodes (0: the scenario's)")
 	fs.IntVar(&opts.conns, "conns", 16, "RPC connections the simulated nodes share")

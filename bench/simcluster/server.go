@@ -42,6 +42,9 @@ type serverOptions struct {
 	cpuProfile string
 	memProfile string
 	schedulers int
+	// memLimit, when set, is the server process's GOMEMLIMIT (the Go
+	// runtime's soft memory limit), e.g. "3GiB"; the harness keeps its own.
+	memLimit string
 }
 
 // startServer starts the server on free loopback ports and waits until it
@@ -105,6 +108,9 @@ func startServer(ctx context.Context, opts serverOptions) (*serverProc, error) {
 		return nil, fmt.Errorf("server log: %w", err)
 	}
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	if opts.memLimit != "" {
+		p.cmd.Env = append(os.Environ(), "GOMEMLIMIT="+opts.memLimit)
+	}
 	if err := p.cmd.Start(); err != nil {
 		logFile.Close()
 		os.RemoveAll(dir)
