@@ -297,3 +297,33 @@ func (h *harness) addAlloc(job *structs.Job, node string, index int, status stri
 	h.state.upsertAlloc(a)
 	return a
 }
+
+// placeCase places existing (when set), then job, on nodes, and checks
+// that job got placed allocations of group "web" and, when failures > 0,
+// that that many failed on dimension failDim. It returns the harness.
+func placeCase(t *testing.T, nodes []*structs.Node, existing, job *structs.Job, placed int, failDim string, failures int) *harness {
+	t.Helper()
+	h := newHarness(t)
+	for _, n := range nodes {
+		h.state.upsertNode(n)
+	}
+	if existing != nil {
+		h.state.upsertJob(existing)
+		h.mustProcess(existing)
+	}
+	h.state.upsertJob(job)
+	eval := h.mustProcess(job)
+	if got := len(h.state.liveAllocs(job.ID)); got != placed {
+		t.Errorf("placed %d, want %d", got, placed)
+	}
+	m := eval.FailedTGAllocs["web"]
+	switch {
+	case failures == 0 && m != nil:
+		t.Errorf("unexpected failure %+v", m)
+	case failures > 0 && (m == nil || m.DimensionExhausted[failDim] == 0):
+		t.Errorf("failure metric = %+v, want dimension %q", m, failDim)
+	case failures > 0 && eval.QueuedAllocations["web"] != failures:
+		t.Errorf("queued = %v, want %d", eval.QueuedAllocations, failures)
+	}
+	return h
+}

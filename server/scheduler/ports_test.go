@@ -136,28 +136,7 @@ func TestPortPlacement(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t)
-			for _, n := range tc.nodes {
-				h.state.upsertNode(n)
-			}
-			if tc.existing != nil {
-				h.state.upsertJob(tc.existing)
-				h.mustProcess(tc.existing)
-			}
-			h.state.upsertJob(tc.job)
-			eval := h.mustProcess(tc.job)
-			if got := len(h.state.liveAllocs(tc.job.ID)); got != tc.placed {
-				t.Errorf("placed %d, want %d", got, tc.placed)
-			}
-			m := eval.FailedTGAllocs["web"]
-			switch {
-			case tc.failures == 0 && m != nil:
-				t.Errorf("unexpected failure %+v", m)
-			case tc.failures > 0 && (m == nil || m.DimensionExhausted[tc.failDim] == 0):
-				t.Errorf("failure metric = %+v, want dimension %q", m, tc.failDim)
-			case tc.failures > 0 && eval.QueuedAllocations["web"] != tc.failures:
-				t.Errorf("queued = %v, want %d", eval.QueuedAllocations, tc.failures)
-			}
+			h := placeCase(t, tc.nodes, tc.existing, tc.job, tc.placed, tc.failDim, tc.failures)
 			checkPorts(t, h)
 		})
 	}
