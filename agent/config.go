@@ -22,6 +22,9 @@ type Config struct {
 	DataDir    string
 	DevMode    bool
 	LogLevel   string
+	// EnableDebug serves Go's profiler under /debug/pprof/ on the HTTP
+	// port (Nomad's enable_debug; on for -dev).
+	EnableDebug bool
 
 	BindAddr string
 	HTTPPort int

@@ -63,6 +63,7 @@ func newHTTPServer(a *Agent, ln net.Listener) *HTTPServer {
 		h.allocs = a.client
 	}
 	h.routes()
+	h.debugRoutes()
 	h.http = &http.Server{Handler: h.mux, ReadHeaderTimeout: 10 * time.Second}
 	return h
 }

@@ -264,6 +264,7 @@ func resolveAgentConfig(cfg *config.Config) (*agent.Config, func(), error) {
 		DataDir:         cfg.DataDir,
 		DevMode:         cfg.DevMode,
 		LogLevel:        cfg.LogLevel,
+		EnableDebug:     cfg.EnableDebug,
 		BindAddr:        cfg.BindAddr,
 		HTTPPort:        cfg.Ports.HTTP,
 		RPCPort:         cfg.Ports.RPC,

@@ -126,6 +126,10 @@ func (c *JobPlanCommand) Run(ctx context.Context, args []string) int {
 		out.WriteString(formatJobDiff(resp.Diff, verbose))
 		out.WriteString("\n")
 	}
+	if resp.Annotations != nil && len(resp.Annotations.PreemptedAllocs) > 0 {
+		out.WriteString(formatPreemptions(resp.Annotations.PreemptedAllocs, verbose))
+		out.WriteString("\n")
+	}
 	out.WriteString("Scheduler dry-run:\n")
 	out.WriteString(c.formatDryRun(resp))
 	if resp.Warnings != "" {
@@ -170,6 +174,41 @@ func (c *JobPlanCommand) formatDryRun(resp *api.JobPlanResponse) string {
 			formatTime(next, c.loc()), shortDuration(next.Sub(c.timeNow()).Round(1e9)))
 	}
 	return b.String()
+}
+
+// maxPreemptionsListed is how many preempted allocations job plan lists
+// one by one; beyond it, as Nomad does, it counts them per job.
+const maxPreemptionsListed = 10
+
+// formatPreemptions lists the allocations the plan would evict.
+func formatPreemptions(allocs []*api.AllocationListStub, verbose bool) string {
+	idLen := shortIDLength
+	if verbose {
+		idLen = 0
+	}
+	var lines []string
+	if len(allocs) <= maxPreemptionsListed {
+		lines = []string{"Alloc ID|Job ID|Task Group"}
+		for _, a := range allocs {
+			lines = append(lines, fmt.Sprintf("%s|%s|%s", limit(a.ID, idLen), a.JobID, a.TaskGroup))
+		}
+	} else {
+		type jobKey struct{ ns, id string }
+		counts := map[jobKey]int{}
+		var order []jobKey
+		for _, a := range allocs {
+			k := jobKey{a.Namespace, a.JobID}
+			if counts[k] == 0 {
+				order = append(order, k)
+			}
+			counts[k]++
+		}
+		lines = []string{"Job ID|Namespace|# Preempted"}
+		for _, k := range order {
+			lines = append(lines, fmt.Sprintf("%s|%s|%d", k.id, k.ns, counts[k]))
+		}
+	}
+	return "Preemptions:\n\n" + formatList(lines) + "\n"
 }
 
 // formatCheckIndex tells how to submit exactly what was planned.

@@ -201,3 +201,35 @@ func TestJobRunCheckIndex(t *testing.T) {
 		t.Fatalf("bad -check-index: code %d", r.code)
 	}
 }
+
+func TestFormatPreemptions(t *testing.T) {
+	stub := func(id, job string) *nomad.AllocationListStub {
+		return &nomad.AllocationListStub{ID: id, JobID: job, Namespace: "default", TaskGroup: "cache"}
+	}
+	few := []*nomad.AllocationListStub{stub("ddef9521-7fb5-2d8b-f79d-3bae8d4f8ebb", "redis"), stub("0b2fd8a1-1111-2222-3333-444455556666", "batch")}
+	var many []*nomad.AllocationListStub
+	for i := range 12 {
+		job := "redis"
+		if i%3 == 0 {
+			job = "batch"
+		}
+		many = append(many, stub(strconv.Itoa(i), job))
+	}
+	tests := []struct {
+		name    string
+		allocs  []*nomad.AllocationListStub
+		verbose bool
+		want    string
+	}{
+		{"listed with short IDs", few, false, "Preemptions:\n\nAlloc ID  Job ID  Task Group\nddef9521  redis   cache\n0b2fd8a1  batch   cache\n"},
+		{"listed with full IDs", few[:1], true, "Preemptions:\n\nAlloc ID                              Job ID  Task Group\nddef9521-7fb5-2d8b-f79d-3bae8d4f8ebb  redis   cache\n"},
+		{"counted per job beyond ten", many, false, "Preemptions:\n\nJob ID  Namespace  # Preempted\nbatch   default    4\nredis   default    8\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := formatPreemptions(tc.allocs, tc.verbose); got != tc.want {
+				t.Errorf("got\n%q\nwant\n%q", got, tc.want)
+			}
+		})
+	}
+}

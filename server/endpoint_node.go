@@ -213,6 +213,7 @@ func (n *NodeEndpoint) GetAllocs(req *structs.AllocsGetRequest, reply *structs.A
 		return fmt.Errorf("allocations of node %s: %w", req.NodeID, err)
 	}
 	reply.Index = max(index, 1)
+	reply.ShareJobs()
 	return nil
 }
 

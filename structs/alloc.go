@@ -4,6 +4,7 @@
 package structs
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -53,6 +54,11 @@ const (
 
 // Allocation is one placement of a task group on a node.
 type Allocation struct {
+	// codecOmitEmpty leaves zero fields out of the msgpack form
+	// (structs/codec.go).
+	//lint:ignore U1000 read by the msgpack codec, by name
+	_struct codecOmitEmpty `codec:",omitempty"`
+
 	ID                 string
 	Namespace          string
 	EvalID             string
@@ -190,6 +196,11 @@ func (a *Allocation) Stub() *AllocListStub {
 
 // TaskState is what the client reports of one task.
 type TaskState struct {
+	// codecOmitEmpty leaves zero fields out of the msgpack form
+	// (structs/codec.go).
+	//lint:ignore U1000 read by the msgpack codec, by name
+	_struct codecOmitEmpty `codec:",omitempty"`
+
 	State       string
 	Failed      bool
 	Restarts    uint64
@@ -221,6 +232,11 @@ func (ts *TaskState) Successful() bool {
 
 // TaskEvent is one entry of a task's history.
 type TaskEvent struct {
+	// codecOmitEmpty leaves zero fields out of the msgpack form
+	// (structs/codec.go).
+	//lint:ignore U1000 read by the msgpack codec, by name
+	_struct codecOmitEmpty `codec:",omitempty"`
+
 	Type           string
 	Time           int64 // unix nanoseconds
 	DisplayMessage string
@@ -243,6 +259,11 @@ func NewTaskEvent(eventType string) *TaskEvent {
 
 // AllocMetric explains a placement decision or failure.
 type AllocMetric struct {
+	// codecOmitEmpty leaves zero fields out of the msgpack form
+	// (structs/codec.go).
+	//lint:ignore U1000 read by the msgpack codec, by name
+	_struct codecOmitEmpty `codec:",omitempty"`
+
 	NodesEvaluated     int
 	NodesFiltered      int
 	NodesInPool        int
@@ -253,9 +274,10 @@ type AllocMetric struct {
 	NodesExhausted     int
 	ClassExhausted     map[string]int
 	DimensionExhausted map[string]int
-	Scores             map[string]float64
-	AllocationTime     time.Duration
-	CoalescedFailures  int
+	// Scores are the chosen node's scores (nil on a failed placement).
+	Scores            *PlacementScores
+	AllocationTime    time.Duration
+	CoalescedFailures int
 }
 
 // FilterNode records a node filtered by a constraint ("" for none named).
@@ -301,8 +323,63 @@ type AllocsGetRequest struct {
 }
 
 // AllocsGetResponse carries the requested allocations (those that still
-// exist), with their jobs.
+// exist), with their jobs. Each job version travels once: allocation i
+// is sent without its Job and runs Jobs[JobOf[i]] (ShareJobs, AttachJobs).
+// A busy node pulls many allocations of the same few jobs at a time, and
+// a job is larger than an allocation, so sending it with every one would
+// double what the servers encode and the client decodes.
 type AllocsGetResponse struct {
 	Allocs []*Allocation
+	Jobs   []*Job
+	JobOf  []int
 	Index  uint64
+}
+
+// ShareJobs moves the allocations' jobs into Jobs, one per job version
+// (the servers' allocations of one version share one *Job), replacing
+// each allocation by a shallow copy without its Job: the allocations are
+// the state store's and must not change.
+func (r *AllocsGetResponse) ShareJobs() {
+	if len(r.Allocs) == 0 {
+		return
+	}
+	seen := map[*Job]int{}
+	r.JobOf = make([]int, len(r.Allocs))
+	for i, a := range r.Allocs {
+		if a.Job == nil {
+			r.JobOf[i] = -1
+			continue
+		}
+		k, ok := seen[a.Job]
+		if !ok {
+			k = len(r.Jobs)
+			seen[a.Job] = k
+			r.Jobs = append(r.Jobs, a.Job)
+		}
+		c := *a
+		c.Job = nil
+		r.Allocs[i] = &c
+		r.JobOf[i] = k
+	}
+}
+
+// AttachJobs gives each allocation back the job ShareJobs took out.
+func (r *AllocsGetResponse) AttachJobs() error {
+	if len(r.JobOf) == 0 {
+		return nil
+	}
+	if len(r.JobOf) != len(r.Allocs) {
+		return fmt.Errorf("allocations response: %d job references for %d allocations", len(r.JobOf), len(r.Allocs))
+	}
+	for i, k := range r.JobOf {
+		if k < 0 {
+			continue
+		}
+		if k >= len(r.Jobs) {
+			return fmt.Errorf("allocation %s: job %d of %d", r.Allocs[i].ID, k, len(r.Jobs))
+		}
+		r.Allocs[i].Job = r.Jobs[k]
+	}
+	r.Jobs, r.JobOf = nil, nil
+	return nil
 }

@@ -65,6 +65,11 @@ type DrainMetadata struct {
 // next, beyond its desired status: the drainer sets Migrate, and the
 // scheduler then stops the allocation and places a replacement elsewhere.
 type DesiredTransition struct {
+	// codecOmitEmpty leaves zero fields out of the msgpack form
+	// (structs/codec.go).
+	//lint:ignore U1000 read by the msgpack codec, by name
+	_struct codecOmitEmpty `codec:",omitempty"`
+
 	Migrate         *bool
 	Reschedule      *bool
 	ForceReschedule *bool
@@ -77,12 +82,22 @@ func (d DesiredTransition) ShouldMigrate() bool { return d.Migrate != nil && *d.
 // RescheduleTracker is the history of reschedules that led to an
 // allocation: one event per earlier allocation it replaced after a failure.
 type RescheduleTracker struct {
+	// codecOmitEmpty leaves zero fields out of the msgpack form
+	// (structs/codec.go).
+	//lint:ignore U1000 read by the msgpack codec, by name
+	_struct codecOmitEmpty `codec:",omitempty"`
+
 	Events []*RescheduleEvent
 }
 
 // RescheduleEvent is one reschedule: when it happened, what it replaced
 // and the delay that was applied.
 type RescheduleEvent struct {
+	// codecOmitEmpty leaves zero fields out of the msgpack form
+	// (structs/codec.go).
+	//lint:ignore U1000 read by the msgpack codec, by name
+	_struct codecOmitEmpty `codec:",omitempty"`
+
 	RescheduleTime int64 // unix nanoseconds
 	PrevAllocID    string
 	PrevNodeID     string

@@ -32,6 +32,11 @@ const (
 // ports an allocation needs. Group networks are current; task-level
 // networks are Nomad's deprecated form.
 type NetworkResource struct {
+	// codecOmitEmpty leaves zero fields out of the msgpack form
+	// (structs/codec.go).
+	//lint:ignore U1000 read by the msgpack codec, by name
+	_struct codecOmitEmpty `codec:",omitempty"`
+
 	Mode          string
 	Device        string
 	CIDR          string
@@ -48,6 +53,11 @@ type NetworkResource struct {
 // the one assigned at placement (DynamicPorts); To is the port inside the
 // network namespace.
 type Port struct {
+	// codecOmitEmpty leaves zero fields out of the msgpack form
+	// (structs/codec.go).
+	//lint:ignore U1000 read by the msgpack codec, by name
+	_struct codecOmitEmpty `codec:",omitempty"`
+
 	Label           string
 	Value           int
 	To              int

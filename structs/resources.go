@@ -32,6 +32,11 @@ func (r *Resources) Copy() *Resources {
 
 // AllocatedResources is what the scheduler reserved for an allocation.
 type AllocatedResources struct {
+	// codecOmitEmpty leaves zero fields out of the msgpack form
+	// (structs/codec.go).
+	//lint:ignore U1000 read by the msgpack codec, by name
+	_struct codecOmitEmpty `codec:",omitempty"`
+
 	Tasks  map[string]*AllocatedTaskResources
 	Shared AllocatedSharedResources
 }
@@ -39,6 +44,11 @@ type AllocatedResources struct {
 // AllocatedTaskResources is one task's reservation. Networks holds the
 // task's deprecated task-level network with its ports assigned.
 type AllocatedTaskResources struct {
+	// codecOmitEmpty leaves zero fields out of the msgpack form
+	// (structs/codec.go).
+	//lint:ignore U1000 read by the msgpack codec, by name
+	_struct codecOmitEmpty `codec:",omitempty"`
+
 	Cpu      AllocatedCpuResources
 	Memory   AllocatedMemoryResources
 	Networks []*NetworkResource
@@ -63,6 +73,11 @@ type AllocatedMemoryResources struct {
 // the group's disk, its `network` blocks with every port's host value
 // assigned, and the same ports flattened (what tasks and services read).
 type AllocatedSharedResources struct {
+	// codecOmitEmpty leaves zero fields out of the msgpack form
+	// (structs/codec.go).
+	//lint:ignore U1000 read by the msgpack codec, by name
+	_struct codecOmitEmpty `codec:",omitempty"`
+
 	DiskMB   int64
 	Networks []*NetworkResource
 	Ports    []PortMapping

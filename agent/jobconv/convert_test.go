@@ -245,6 +245,9 @@ func TestFieldsClassified(t *testing.T) {
 			}
 		}
 		for i := range s.NumField() {
+			if !s.Field(i).IsExported() {
+				continue // codec markers such as _struct
+			}
 			if _, ok := a.FieldByName(s.Field(i).Name); !ok {
 				t.Errorf("structs %s.%s has no wire counterpart", s.Name(), s.Field(i).Name)
 			}

@@ -75,6 +75,15 @@ func runScenario(ctx context.Context, s scenario, opts runOptions) (result, erro
 		jobIDs[*j.ID] = true
 	}
 	start := time.Now()
+	if opts.server.mode == "binary" && opts.server.cpuProfile != "" {
+		profiled := make(chan struct{})
+		go func() {
+			defer close(profiled)
+			srv.profileCPU(ctx, opts.server.cpuProfile, opts.server.cpuProfileFor, log)
+		}()
+		// The server must outlive its profile: wait before stopping it.
+		defer func() { <-profiled }()
+	}
 	submitted, err := submit(ctx, client, jobs, opts.submitters)
 	if err != nil {
 		return result{}, err
@@ -104,6 +113,11 @@ func runScenario(ctx context.Context, s scenario, opts runOptions) (result, erro
 	rss, peak, err := srv.memory()
 	if err != nil {
 		return result{}, err
+	}
+	if opts.server.mode == "binary" && opts.server.memProfile != "" {
+		if err := srv.profileHeap(ctx, opts.server.memProfile); err != nil {
+			return result{}, fmt.Errorf("heap profile: %w", err)
+		}
 	}
 	res.rssMB = rss
 	log.Info("done", "evals", len(lat), "rss_peak_mb", fmt.Sprintf("%.0f", peak),

@@ -6,9 +6,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/api"
 )
 
@@ -40,8 +42,10 @@ type serverOptions struct {
 	mode       string
 	drover     string
 	cpuProfile string
-	memProfile string
-	schedulers int
+	// cpuProfileFor is how long a binary server is profiled.
+	cpuProfileFor time.Duration
+	memProfile    string
+	schedulers    int
 	// memLimit, when set, is the server process's GOMEMLIMIT (the Go
 	// runtime's soft memory limit), e.g. "3GiB"; the harness keeps its own.
 	memLimit string
@@ -71,16 +75,13 @@ func startServer(ctx context.Context, opts serverOptions) (*serverProc, error) {
 			os.RemoveAll(dir)
 			return nil, fmt.Errorf("drover binary %s: %w (run make build)", opts.drover, err)
 		}
-		if opts.cpuProfile != "" || opts.memProfile != "" {
-			os.RemoveAll(dir)
-			return nil, errors.New("-cpuprofile and -memprofile need -server embedded: the drover binary has no profiling hook")
-		}
 		conf := filepath.Join(dir, "agent.hcl")
 		schedulers := ""
 		if opts.schedulers > 0 {
 			schedulers = fmt.Sprintf("  num_schedulers = %d\n", opts.schedulers)
 		}
-		body := fmt.Sprintf("data_dir = %q\nbind_addr = \"127.0.0.1\"\nlog_level = \"WARN\"\nname = \"bench-server\"\n"+
+		// enable_debug serves /debug/pprof/, which -cpuprofile reads.
+		body := fmt.Sprintf("data_dir = %q\nbind_addr = \"127.0.0.1\"\nlog_level = \"WARN\"\nname = \"bench-server\"\nenable_debug = true\n"+
 			"ports {\n  http = %d\n  rpc = %d\n  serf = %d\n}\nserver {\n  enabled = true\n  bootstrap_expect = 1\n%s}\n",
 			filepath.Join(dir, "data"), ports[0], ports[1], ports[2], schedulers)
 		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
@@ -178,6 +179,50 @@ func (p *serverProc) memory() (rss, peak float64, err error) {
 		}
 	}
 	return rss, peak, sc.Err()
+}
+
+// profileHeap writes the binary server's heap profile (live objects as of
+// its last garbage collection, and what it allocated since it started) to
+// path, through its /debug/pprof/heap endpoint.
+func (p *serverProc) profileHeap(ctx context.Context, path string) error {
+	return p.fetchProfile(ctx, fmt.Sprintf("http://%s/debug/pprof/heap?gc=1", p.httpAddr), path)
+}
+
+// fetchProfile writes what url answers to path.
+func (p *serverProc) fetchProfile(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// profileCPU records the binary server's CPU profile for d through its
+// /debug/pprof/profile endpoint and writes it to path. It runs beside the
+// scenario; the embedded server profiles itself instead.
+func (p *serverProc) profileCPU(ctx context.Context, path string, d time.Duration, log hclog.Logger) {
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.httpAddr, int(d.Seconds()))
+	if err := p.fetchProfile(ctx, url, path); err != nil {
+		log.Error("CPU profile", "error", err)
+		return
+	}
+	log.Info("CPU profile written", "path", path, "seconds", d.Seconds())
 }
 
 // stop interrupts the server (which then writes its profiles), kills it if

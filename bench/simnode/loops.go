@@ -151,6 +151,9 @@ func (n *simNode) pull(ctx context.Context, listed map[string]uint64, index uint
 	err := n.rpc.call(ctx, "Node.GetAllocs", &structs.AllocsGetRequest{
 		NodeID: n.node.ID, SecretID: n.node.SecretID, AllocIDs: ids, MinIndex: index,
 	}, &resp)
+	if err == nil {
+		err = resp.AttachJobs()
+	}
 	if err != nil {
 		return err
 	}

@@ -296,6 +296,9 @@ func (c *Client) GetAllocs(ctx context.Context, req *structs.AllocsGetRequest) (
 	if err := c.call(ctx, "Node.GetAllocs", req, &resp); err != nil {
 		return nil, err
 	}
+	if err := resp.AttachJobs(); err != nil {
+		return nil, fmt.Errorf("Node.GetAllocs: %w", err)
+	}
 	return &resp, nil
 }
 

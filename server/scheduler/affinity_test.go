@@ -51,9 +51,9 @@ func TestAffinity(t *testing.T) {
 			if len(live) != 1 || live[0].NodeID != tc.want {
 				t.Fatalf("placed on %v, want %s", live[0].NodeID, tc.want)
 			}
-			score, ok := live[0].Metrics.Scores[tc.want+".node-affinity"]
+			score, ok := live[0].Metrics.Scores.Map()[tc.want+".node-affinity"]
 			if hasAff := tc.job != nil || tc.tg != nil || tc.task != nil; ok != hasAff {
-				t.Fatalf("node-affinity score present = %v, want %v (%v)", ok, hasAff, live[0].Metrics.Scores)
+				t.Fatalf("node-affinity score present = %v, want %v (%v)", ok, hasAff, live[0].Metrics.Scores.Map())
 			}
 			if math.Abs(score-tc.wantScore) > 1e-9 {
 				t.Errorf("node-affinity = %v, want %v", score, tc.wantScore)

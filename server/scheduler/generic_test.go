@@ -81,8 +81,8 @@ func TestBinPackingPrefersFullerNode(t *testing.T) {
 	if len(live) != 1 || live[0].NodeID != "busy" {
 		t.Fatalf("placed on %v, want busy", live[0].NodeID)
 	}
-	if live[0].Metrics.Scores["busy.binpack"] <= 0 {
-		t.Errorf("scores = %v", live[0].Metrics.Scores)
+	if live[0].Metrics.Scores.Map()["busy.binpack"] <= 0 {
+		t.Errorf("scores = %v", live[0].Metrics.Scores.Map())
 	}
 }
 

@@ -27,6 +27,25 @@ type State interface {
 	LatestIndex() (uint64, error)
 }
 
+// NodeTableState is a State that prepares the node table once per version
+// of the nodes and shares it between evaluations (the server's state
+// store does); with any other State each evaluation builds its own.
+type NodeTableState interface {
+	NodeTable() (*structs.NodeTable, error)
+}
+
+// nodeTable returns state's node table.
+func nodeTable(state State) (*structs.NodeTable, error) {
+	if s, ok := state.(NodeTableState); ok {
+		return s.NodeTable()
+	}
+	nodes, err := state.Nodes()
+	if err != nil {
+		return nil, err
+	}
+	return structs.NewNodeTable(0, nodes), nil
+}
+
 // Planner is how a scheduler acts: it never writes state itself.
 type Planner interface {
 	// SubmitPlan hands a plan to the leader's plan applier. When part of it was

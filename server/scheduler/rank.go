@@ -112,8 +112,8 @@ type placer struct {
 	now    time.Time
 
 	nodes    []nodeState
-	byID     map[string]int
-	eligible []int // ready, in the job's datacenters and pool, passing job constraints
+	byID     map[string]int // the node table's: shared, read-only
+	eligible []int          // ready, in the job's datacenters and pool, passing job constraints
 
 	// Metric fields shared by every group of the job.
 	nodesEvaluated int
@@ -160,17 +160,18 @@ func (p *placer) readSchedulerConfig() error {
 
 // newPlacer lists the nodes and applies the job-level filters.
 func newPlacer(state State, cj *compiledJob, evalID string, now time.Time) (*placer, error) {
-	nodes, err := state.Nodes()
+	table, err := nodeTable(state)
 	if err != nil {
 		return nil, err
 	}
+	nodes := table.Nodes
 	p := &placer{
 		state:          state,
 		cj:             cj,
 		evalID:         evalID,
 		now:            now,
 		nodes:          make([]nodeState, len(nodes)),
-		byID:           make(map[string]int, len(nodes)),
+		byID:           table.ByID,
 		nodesAvailable: map[string]int{},
 		freed:          map[string]structs.ComparableResources{},
 		groupCounts:    map[string][]int32{},
@@ -181,8 +182,7 @@ func newPlacer(state State, cj *compiledJob, evalID string, now time.Time) (*pla
 	}
 	pool := jobPool(cj.job)
 	for i, n := range nodes {
-		p.nodes[i] = nodeState{node: n, capacity: n.Comparable()}
-		p.byID[n.ID] = i
+		p.nodes[i] = nodeState{node: n, capacity: table.Capacity[i]}
 		if !n.Ready() || !inPool(pool, n) {
 			continue
 		}
@@ -613,15 +613,14 @@ func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allo
 		ns := &p.nodes[chosen]
 		s := p.score(cg, chosen)
 		m := mt.snapshot()
-		m.Scores = map[string]float64{
-			ns.node.ID + ".binpack":          s.binpack,
-			ns.node.ID + ".normalized-score": (s.sum() + spreadScore) / n,
-		}
-		if len(cg.affinities) > 0 {
-			m.Scores[ns.node.ID+".node-affinity"] = s.affinity
-		}
-		if spread != nil {
-			m.Scores[ns.node.ID+".allocation-spread"] = spreadScore
+		m.Scores = &structs.PlacementScores{
+			NodeID:      ns.node.ID,
+			Binpack:     s.binpack,
+			Normalized:  (s.sum() + spreadScore) / n,
+			Affinity:    s.affinity,
+			HasAffinity: len(cg.affinities) > 0,
+			Spread:      spreadScore,
+			HasSpread:   spread != nil,
 		}
 		p.makeRoom(chosen, victims)
 		alloc := p.newAlloc(cg, req, ns.node, m, nowNano)

@@ -213,8 +213,8 @@ func TestSpread(t *testing.T) {
 				t.Errorf("placed %v, want %v", got, tc.want)
 			}
 			for _, a := range h.state.liveAllocs(job.ID) {
-				if _, ok := a.Metrics.Scores[a.NodeID+".allocation-spread"]; !ok {
-					t.Errorf("%s: no allocation-spread score in %v", a.Name, a.Metrics.Scores)
+				if _, ok := a.Metrics.Scores.Map()[a.NodeID+".allocation-spread"]; !ok {
+					t.Errorf("%s: no allocation-spread score in %v", a.Name, a.Metrics.Scores.Map())
 				}
 			}
 		})

@@ -300,10 +300,7 @@ func (p *placer) placeOnNode(cg *compiledGroup, sp systemPlace, now time.Time) (
 		return nil, m, nil
 	}
 	s := p.score(cg, i)
-	m.Scores = map[string]float64{
-		ns.node.ID + ".binpack":          s.binpack,
-		ns.node.ID + ".normalized-score": s.sum() / p.components(cg),
-	}
+	m.Scores = &structs.PlacementScores{NodeID: ns.node.ID, Binpack: s.binpack, Normalized: s.sum() / p.components(cg)}
 	p.makeRoom(i, victims)
 	alloc := p.newAlloc(cg, sp.req, ns.node, m, now.UnixNano())
 	p.recordEvictions(victims, alloc)

@@ -136,7 +136,7 @@ func TestSystemPlacesOnePerEligibleNode(t *testing.T) {
 					t.Fatalf("nodes = %v, want %v", got, tc.want)
 				}
 				for _, a := range h.state.liveAllocs("sys") {
-					if a.Name != "sys.web[0]" || a.Job != job || a.NodeName != "name-"+a.NodeID || a.Metrics == nil || a.Metrics.Scores[a.NodeID+".binpack"] <= 0 {
+					if a.Name != "sys.web[0]" || a.Job != job || a.NodeName != "name-"+a.NodeID || a.Metrics == nil || a.Metrics.Scores.Map()[a.NodeID+".binpack"] <= 0 {
 						t.Errorf("alloc = %+v", a)
 					}
 				}

@@ -17,8 +17,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/hashicorp/go-memdb"
-
 	"github.com/droverhq/drover/structs"
 )
 
@@ -105,7 +103,7 @@ func (t *allocTracker) job(k jobKey) *idDelta {
 
 // flushJobs writes the job rows whose lists changed; a job left without
 // allocations loses its row.
-func (t *allocTracker) flushJobs(txn *memdb.Txn) error {
+func (t *allocTracker) flushJobs(txn *writeTxn) error {
 	for k, d := range t.jobs {
 		if d.empty() {
 			continue

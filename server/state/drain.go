@@ -11,15 +11,13 @@ package state
 import (
 	"fmt"
 
-	"github.com/hashicorp/go-memdb"
-
 	"github.com/droverhq/drover/structs"
 )
 
 // UpdateNodeDrain sets or clears a node's drain strategy, with its
 // eligibility and last-drain metadata, and stores the request's evals.
 func (s *StateStore) UpdateNodeDrain(index uint64, req *structs.NodeDrainUpdate) error {
-	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+	return s.write(index, func(txn *writeTxn) ([]string, error) {
 		node, err := nodeForUpdate(txn, req.NodeID)
 		if err != nil {
 			return nil, err
@@ -43,7 +41,7 @@ func (s *StateStore) UpdateNodeDrain(index uint64, req *structs.NodeDrainUpdate)
 // UpdateNodeEligibility sets a node's scheduling eligibility and stores the
 // request's evals.
 func (s *StateStore) UpdateNodeEligibility(index uint64, req *structs.NodeEligibilityUpdate) error {
-	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+	return s.write(index, func(txn *writeTxn) ([]string, error) {
 		node, err := nodeForUpdate(txn, req.NodeID)
 		if err != nil {
 			return nil, err
@@ -70,20 +68,20 @@ func (s *StateStore) UpdateNodeEligibility(index uint64, req *structs.NodeEligib
 // stores the request's evals. The client does not act on transitions, so
 // AllocModifyIndex stays: clients are not woken.
 func (s *StateStore) UpdateAllocsDesiredTransition(index uint64, req *structs.AllocDesiredTransitionUpdate) error {
-	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+	return s.write(index, func(txn *writeTxn) ([]string, error) {
 		for id, dt := range req.Allocs {
-			obj, err := txn.First(tableAlloc, "id", id)
+			existing, err := txn.alloc(id)
 			if err != nil {
 				return nil, fmt.Errorf("read alloc %q: %w", id, err)
 			}
-			if obj == nil || dt == nil {
+			if existing == nil || dt == nil {
 				continue
 			}
-			alloc := obj.(*structs.Allocation).Copy()
+			alloc := existing.Copy()
 			alloc.DesiredTransition = *dt
 			alloc.ModifyIndex = index
 			alloc.ModifyTime = req.UpdatedAt
-			if err := txn.Insert(tableAlloc, alloc); err != nil {
+			if err := txn.putAlloc(alloc); err != nil {
 				return nil, fmt.Errorf("update desired transition of alloc %q: %w", id, err)
 			}
 		}
@@ -94,21 +92,21 @@ func (s *StateStore) UpdateAllocsDesiredTransition(index uint64, req *structs.Al
 // linkPreviousTxn records, on the allocation a newly placed one replaces,
 // which allocation replaced it (NextAllocation). It runs in the plan's
 // transaction, so the link exists exactly when the replacement does.
-func linkPreviousTxn(txn *memdb.Txn, index uint64, placed *structs.Allocation) error {
+func linkPreviousTxn(txn *writeTxn, index uint64, placed *structs.Allocation) error {
 	if placed.PreviousAllocation == "" {
 		return nil
 	}
-	obj, err := txn.First(tableAlloc, "id", placed.PreviousAllocation)
+	existing, err := txn.alloc(placed.PreviousAllocation)
 	if err != nil {
 		return fmt.Errorf("read previous alloc %q: %w", placed.PreviousAllocation, err)
 	}
-	if obj == nil {
+	if existing == nil {
 		return nil // garbage collected meanwhile
 	}
-	prev := obj.(*structs.Allocation).Copy()
+	prev := existing.Copy()
 	prev.NextAllocation = placed.ID
 	prev.ModifyIndex = index
-	if err := txn.Insert(tableAlloc, prev); err != nil {
+	if err := txn.putAlloc(prev); err != nil {
 		return fmt.Errorf("link alloc %q to its replacement: %w", prev.ID, err)
 	}
 	return nil
@@ -121,7 +119,7 @@ func keepOperatorDrain(node, old *structs.Node) {
 	node.LastDrain = old.LastDrain
 }
 
-func nodeForUpdate(txn *memdb.Txn, id string) (*structs.Node, error) {
+func nodeForUpdate(txn *writeTxn, id string) (*structs.Node, error) {
 	obj, err := txn.First(tableNodes, "id", id)
 	if err != nil {
 		return nil, fmt.Errorf("read node %q: %w", id, err)
@@ -134,7 +132,7 @@ func nodeForUpdate(txn *memdb.Txn, id string) (*structs.Node, error) {
 
 // insertEvals stores evals and returns the tables written: table, plus the
 // evals table when there are any.
-func insertEvals(txn *memdb.Txn, index uint64, evals []*structs.Evaluation, table string) ([]string, error) {
+func insertEvals(txn *writeTxn, index uint64, evals []*structs.Evaluation, table string) ([]string, error) {
 	tables := []string{table}
 	if len(evals) == 0 {
 		return tables, nil

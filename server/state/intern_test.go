@@ -24,7 +24,7 @@ func TestPlanAllocsShareEqualParts(t *testing.T) {
 		return &structs.Allocation{ID: structs.GenerateUUID(), Namespace: "default", JobID: "web", NodeID: "n1", TaskGroup: "web",
 			DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending, EvalID: "e1",
 			AllocatedResources: &structs.AllocatedResources{Tasks: map[string]*structs.AllocatedTaskResources{"t": {Cpu: structs.AllocatedCpuResources{CpuShares: cpu}}}},
-			Metrics:            &structs.AllocMetric{NodesEvaluated: 2, NodesAvailable: dcs, Scores: map[string]float64{"n1.binpack": float64(cpu)}},
+			Metrics:            &structs.AllocMetric{NodesEvaluated: 2, NodesAvailable: dcs, Scores: &structs.PlacementScores{NodeID: "n1", Binpack: float64(cpu)}},
 		}
 	}
 	allocs := []*structs.Allocation{mk(100, map[string]int{"dc1": 2}), mk(100, map[string]int{"dc1": 2}), mk(200, map[string]int{"dc1": 3})}
@@ -56,7 +56,7 @@ func TestPlanAllocsShareEqualParts(t *testing.T) {
 	if stored[1].AllocatedResources == stored[2].AllocatedResources || same(stored[1].Metrics.NodesAvailable, stored[2].Metrics.NodesAvailable) {
 		t.Error("different parts are shared")
 	}
-	if stored[0].Metrics.Scores["n1.binpack"] != 100 || stored[2].Metrics.Scores["n1.binpack"] != 200 {
+	if stored[0].Metrics.Scores.Binpack != 100 || stored[2].Metrics.Scores.Binpack != 200 {
 		t.Error("scores mixed up")
 	}
 }

@@ -17,8 +17,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hashicorp/go-memdb"
-
 	"github.com/droverhq/drover/structs"
 )
 
@@ -157,7 +155,7 @@ func jobPoolOf(j *structs.Job) string {
 // UpsertNodePools creates or replaces pools. Built-in pools are refused:
 // they cannot change.
 func (s *StateStore) UpsertNodePools(index uint64, pools []*structs.NodePool) error {
-	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+	return s.write(index, func(txn *writeTxn) ([]string, error) {
 		for _, p := range pools {
 			if err := p.Validate(); err != nil {
 				return nil, fmt.Errorf("node pool %q: %w", p.Name, err)
@@ -187,8 +185,11 @@ func (s *StateStore) UpsertNodePools(index uint64, pools []*structs.NodePool) er
 // is built in, unknown, or still in use by a node or a job that is not
 // dead; the error names what uses it.
 func (s *StateStore) DeleteNodePools(index uint64, names []string) error {
-	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
-		snap := &Snapshot{txn: txn}
+	return s.write(index, func(txn *writeTxn) ([]string, error) {
+		snap, err := txn.snapshot()
+		if err != nil {
+			return nil, err
+		}
 		for _, name := range names {
 			if structs.IsBuiltinNodePool(name) {
 				return nil, fmt.Errorf("deleting node pool %q is not allowed: it is built in", name)

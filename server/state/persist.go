@@ -96,7 +96,7 @@ func (s *StateStore) Restore(d *Dump) error {
 	if err != nil {
 		return fmt.Errorf("create state database: %w", err)
 	}
-	txn := db.Txn(true)
+	txn := &writeTxn{Txn: db.Txn(true)}
 	defer txn.Abort()
 	for t, idx := range d.Indexes {
 		if err := txn.Insert(tableIndex, &indexEntry{Key: t, Value: idx}); err != nil {
@@ -125,7 +125,7 @@ func (s *StateStore) Restore(d *Dump) error {
 			}
 		}
 		s.strs.alloc(a)
-		if err := txn.Insert(tableAlloc, a); err != nil {
+		if err := txn.putAlloc(a); err != nil {
 			return fmt.Errorf("restore %s: %w", tableAlloc, err)
 		}
 		tracker.change(nil, a)
@@ -142,6 +142,9 @@ func (s *StateStore) Restore(d *Dump) error {
 		}
 	}
 	if err := restoreOperatorTables(txn, d); err != nil {
+		return err
+	}
+	if err := txn.commitAllocs(); err != nil {
 		return err
 	}
 	txn.Commit()

@@ -12,8 +12,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/hashicorp/go-memdb"
-
 	"github.com/droverhq/drover/structs"
 )
 
@@ -50,7 +48,7 @@ func (s *Snapshot) storedSchedulerConfig() (*structs.SchedulerConfiguration, err
 // configuration's ModifyIndex is req.Config.ModifyIndex (0 when none is
 // stored).
 func (s *StateStore) SetSchedulerConfig(index uint64, req *structs.SchedulerSetConfigRequest) error {
-	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+	return s.write(index, func(txn *writeTxn) ([]string, error) {
 		cfg := req.Config.Copy()
 		cfg.Canonicalize()
 		if err := cfg.Validate(); err != nil {
@@ -102,7 +100,7 @@ func (s *Snapshot) dumpOperatorTables() ([]*structs.NodePool, *structs.Scheduler
 
 // restoreOperatorTables inserts the node pools and scheduler
 // configuration of a snapshot being restored.
-func restoreOperatorTables(txn *memdb.Txn, d *Dump) error {
+func restoreOperatorTables(txn *writeTxn, d *Dump) error {
 	for _, p := range d.NodePools {
 		if err := txn.Insert(tableNodePools, p); err != nil {
 			return fmt.Errorf("restore node pool %q: %w", p.Name, err)

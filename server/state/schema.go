@@ -10,7 +10,7 @@ const (
 	tableIndex = "index"
 	tableJobs  = "jobs"
 	tableEvals = "evals"
-	tableAlloc = "allocs"
+	tableAlloc = "allocs" // an index row only: allocmap.go holds them
 	tableNodes = "nodes"
 )
 
@@ -48,11 +48,12 @@ func schema() *memdb.DBSchema {
 				"job": {Name: "job", Indexer: nsID("JobID")},
 			},
 		},
-		tableAlloc: {
-			Name: tableAlloc,
+		// Allocations live in a trie stored in one row (allocmap.go);
+		// by node and by job in allocsets.go.
+		tableAllocMap: {
+			Name: tableAllocMap,
 			Indexes: map[string]*memdb.IndexSchema{
-				// By node and by job: allocsets.go, not indexes.
-				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
 			},
 		},
 		tableJobAllocs: {

@@ -5,6 +5,7 @@ package state
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/go-memdb"
@@ -18,12 +19,42 @@ import (
 type Snapshot struct {
 	txn *memdb.Txn
 	ws  memdb.WatchSet
+	// allocs is the allocation trie, read from its row at the first
+	// allocation read (which watches the row: any allocation change wakes
+	// a blocking query that read one).
+	allocs        *allocTrie
+	allocsWatched bool
+	// store is the store the snapshot was taken from (nil for a view of
+	// a write transaction), generation the store's restore count then:
+	// NodeTable shares the store's cache.
+	store      *StateStore
+	generation uint64
 }
 
 // release drops the snapshot's hold on the database version it reads, so
 // that version can be collected; the snapshot must not be read after.
 func (s *Snapshot) release() {
 	s.txn = nil
+	s.allocs = nil
+}
+
+// allocTrie returns the snapshot's allocations.
+func (s *Snapshot) allocTrie() (*allocTrie, error) {
+	if s.allocs != nil && (s.ws == nil || s.allocsWatched) {
+		return s.allocs, nil
+	}
+	obj, err := s.first(tableAllocMap, "id", allocMapRowKey)
+	if err != nil {
+		return nil, err
+	}
+	s.allocsWatched = s.ws != nil
+	if s.allocs == nil {
+		s.allocs = &allocTrie{}
+		if obj != nil {
+			s.allocs = obj.(*allocMapRow).Trie
+		}
+	}
+	return s.allocs, nil
 }
 
 func (s *Snapshot) watch(ch <-chan struct{}) {
@@ -145,27 +176,31 @@ func (s *Snapshot) EvalsByJob(namespace, jobID string) ([]*structs.Evaluation, e
 
 // AllocByID returns the allocation or nil.
 func (s *Snapshot) AllocByID(id string) (*structs.Allocation, error) {
-	obj, err := s.first(tableAlloc, "id", id)
-	if err != nil || obj == nil {
+	t, err := s.allocTrie()
+	if err != nil {
 		return nil, err
 	}
-	return obj.(*structs.Allocation), nil
+	return t.Get(id), nil
 }
 
 // Allocs returns every allocation whose ID starts with prefix, in
-// namespace ("*" for all).
+// namespace ("*" for all), sorted by ID.
 func (s *Snapshot) Allocs(namespace, prefix string) ([]*structs.Allocation, error) {
-	it, err := s.get(tableAlloc, "id")
+	t, err := s.allocTrie()
 	if err != nil {
 		return nil, err
 	}
 	var out []*structs.Allocation
-	for obj := it.Next(); obj != nil; obj = it.Next() {
-		a := obj.(*structs.Allocation)
+	if namespace == "*" && prefix == "" {
+		out = make([]*structs.Allocation, 0, t.Len())
+	}
+	t.Each(func(a *structs.Allocation) bool {
 		if (namespace == "*" || a.Namespace == namespace) && strings.HasPrefix(a.ID, prefix) {
 			out = append(out, a)
 		}
-	}
+		return true
+	})
+	slices.SortFunc(out, func(a, b *structs.Allocation) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -208,6 +243,39 @@ func (s *Snapshot) NodeByID(id string) (*structs.Node, error) {
 // Nodes returns every node.
 func (s *Snapshot) Nodes() ([]*structs.Node, error) {
 	return s.NodesByPrefix("")
+}
+
+// NodeTable returns the node table at this snapshot, shared with every
+// other snapshot at the same nodes index (structs.NodeTable).
+func (s *Snapshot) NodeTable() (*structs.NodeTable, error) {
+	index, err := s.Index(tableNodes)
+	if err != nil {
+		return nil, err
+	}
+	if s.store != nil {
+		if c := s.store.nodeTable.Load(); c != nil && c.generation == s.generation && c.table.Index == index {
+			return c.table, nil
+		}
+	}
+	nodes, err := s.Nodes()
+	if err != nil {
+		return nil, err
+	}
+	t := structs.NewNodeTable(index, nodes)
+	if s.store != nil {
+		// Keep the newest: an old snapshot must not evict a fresher table.
+		fresh := &cachedNodeTable{generation: s.generation, table: t}
+		for {
+			c := s.store.nodeTable.Load()
+			if c != nil && (c.generation > s.generation || c.generation == s.generation && c.table.Index >= index) {
+				break
+			}
+			if s.store.nodeTable.CompareAndSwap(c, fresh) {
+				break
+			}
+		}
+	}
+	return t, nil
 }
 
 // NodesByPrefix returns the nodes whose ID starts with prefix.

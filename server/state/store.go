@@ -11,8 +11,11 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-memdb"
+
+	"github.com/droverhq/drover/structs"
 )
 
 // StateStore holds the cluster state. Writes come only from the FSM.
@@ -24,6 +27,17 @@ type StateStore struct {
 	abandonCh chan struct{}
 	// strs shares the strings allocations repeat (intern.go).
 	strs *stringTable
+	// nodeTable is the newest node table a snapshot built (NodeTable).
+	nodeTable atomic.Pointer[cachedNodeTable]
+	// generation counts restores: a table built from a database that a
+	// restore replaced must not be taken for the new one's.
+	generation uint64
+}
+
+// cachedNodeTable is a node table and the database generation it is of.
+type cachedNodeTable struct {
+	generation uint64
+	table      *structs.NodeTable
 }
 
 // New returns an empty state store.
@@ -43,8 +57,9 @@ func (s *StateStore) current() (*memdb.MemDB, chan struct{}) {
 
 // Snapshot returns a consistent read-only view of the state.
 func (s *StateStore) Snapshot() *Snapshot {
-	db, _ := s.current()
-	return &Snapshot{txn: db.Txn(false)}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return &Snapshot{txn: s.db.Txn(false), store: s, generation: s.generation}
 }
 
 // AbandonCh is closed when the store is replaced by a restore.
@@ -118,18 +133,22 @@ func (s *StateStore) restore(db *memdb.MemDB) {
 	old := s.abandonCh
 	s.db = db
 	s.abandonCh = make(chan struct{})
+	s.generation++
 	s.mu.Unlock()
 	close(old)
 }
 
 // write runs fn in a write transaction and bumps the index of every table
 // fn names in its return value.
-func (s *StateStore) write(index uint64, fn func(txn *memdb.Txn) ([]string, error)) error {
+func (s *StateStore) write(index uint64, fn func(txn *writeTxn) ([]string, error)) error {
 	db, _ := s.current()
-	txn := db.Txn(true)
+	txn := &writeTxn{Txn: db.Txn(true)}
 	defer txn.Abort()
 	tables, err := fn(txn)
 	if err != nil {
+		return err
+	}
+	if err := txn.commitAllocs(); err != nil {
 		return err
 	}
 	for _, t := range tables {
@@ -138,5 +157,69 @@ func (s *StateStore) write(index uint64, fn func(txn *memdb.Txn) ([]string, erro
 		}
 	}
 	txn.Commit()
+	return nil
+}
+
+// writeTxn is one write to the store: a memdb transaction and, from the
+// first allocation it reads or writes, a transaction on the allocation
+// trie (allocmap.go), whose new root it stores before committing.
+type writeTxn struct {
+	*memdb.Txn
+	allocs *trieTxn
+}
+
+func (t *writeTxn) allocTrie() (*trieTxn, error) {
+	if t.allocs == nil {
+		obj, err := t.First(tableAllocMap, "id", allocMapRowKey)
+		if err != nil {
+			return nil, fmt.Errorf("read allocations: %w", err)
+		}
+		var trie *allocTrie
+		if obj != nil {
+			trie = obj.(*allocMapRow).Trie
+		}
+		t.allocs = trie.Txn()
+	}
+	return t.allocs, nil
+}
+
+// snapshot reads through the transaction, its uncommitted writes included.
+func (t *writeTxn) snapshot() (*Snapshot, error) {
+	tr, err := t.allocTrie()
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{txn: t.Txn, allocs: tr.view()}, nil
+}
+
+// alloc returns the allocation with id as this transaction sees it, or nil.
+func (t *writeTxn) alloc(id string) (*structs.Allocation, error) {
+	tr, err := t.allocTrie()
+	if err != nil {
+		return nil, err
+	}
+	return tr.Get(id), nil
+}
+
+// putAlloc inserts or replaces an allocation; it must not change after.
+func (t *writeTxn) putAlloc(a *structs.Allocation) error {
+	tr, err := t.allocTrie()
+	if err != nil {
+		return err
+	}
+	tr.Put(a)
+	return nil
+}
+
+// commitAllocs stores the allocation trie the transaction changed.
+func (t *writeTxn) commitAllocs() error {
+	if t.allocs == nil {
+		return nil
+	}
+	row := &allocMapRow{Key: allocMapRowKey, Trie: t.allocs.Commit()}
+	t.allocs = nil
+	if err := t.Insert(tableAllocMap, row); err != nil {
+		return fmt.Errorf("store allocations: %w", err)
+	}
 	return nil
 }

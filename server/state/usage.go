@@ -22,8 +22,6 @@ package state
 import (
 	"fmt"
 
-	"github.com/hashicorp/go-memdb"
-
 	"github.com/droverhq/drover/structs"
 )
 
@@ -91,7 +89,7 @@ func (t *allocTracker) change(old, updated *structs.Allocation) {
 
 // flush writes the touched rows. A row whose values do not change is not
 // rewritten, so its watchers (blocked client queries) stay asleep.
-func (t *allocTracker) flush(txn *memdb.Txn) error {
+func (t *allocTracker) flush(txn *writeTxn) error {
 	for nodeID, d := range t.deltas {
 		obj, err := txn.First(tableNodeAllocs, "id", nodeID)
 		if err != nil {
@@ -119,7 +117,7 @@ func (t *allocTracker) flush(txn *memdb.Txn) error {
 // client's blocking query watches a row of its own from the start: the
 // watch of a missing row is that of a shared radix node, which other
 // nodes' first placements would keep waking.
-func ensureNodeAllocsTxn(txn *memdb.Txn, nodeID string) error {
+func ensureNodeAllocsTxn(txn *writeTxn, nodeID string) error {
 	obj, err := txn.First(tableNodeAllocs, "id", nodeID)
 	if err != nil {
 		return fmt.Errorf("read allocation summary of node %q: %w", nodeID, err)

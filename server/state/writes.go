@@ -8,8 +8,6 @@ import (
 	"reflect"
 	"slices"
 
-	"github.com/hashicorp/go-memdb"
-
 	"github.com/droverhq/drover/structs"
 )
 
@@ -20,7 +18,7 @@ import (
 // UpsertJob stores a job. A job whose specification changed gets a new
 // Version and JobModifyIndex; re-submitting the same job keeps them.
 func (s *StateStore) UpsertJob(index uint64, job *structs.Job, eval *structs.Evaluation) error {
-	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+	return s.write(index, func(txn *writeTxn) ([]string, error) {
 		tables := []string{tableJobs}
 		if err := upsertJobTxn(txn, index, job); err != nil {
 			return nil, err
@@ -35,7 +33,7 @@ func (s *StateStore) UpsertJob(index uint64, job *structs.Job, eval *structs.Eva
 	})
 }
 
-func upsertJobTxn(txn *memdb.Txn, index uint64, job *structs.Job) error {
+func upsertJobTxn(txn *writeTxn, index uint64, job *structs.Job) error {
 	job = job.Copy()
 	existing, err := txn.First(tableJobs, "id", job.Namespace, job.ID)
 	if err != nil {
@@ -82,7 +80,7 @@ func specEqual(a, b *structs.Job) bool {
 // DeregisterJob stops a job (marks it Stop) or, with purge, deletes it.
 // Its allocations are left to the scheduler, which eval stops them.
 func (s *StateStore) DeregisterJob(index uint64, req *structs.JobDeregisterRequest) error {
-	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+	return s.write(index, func(txn *writeTxn) ([]string, error) {
 		tables := []string{tableJobs}
 		existing, err := txn.First(tableJobs, "id", req.Namespace, req.JobID)
 		if err != nil {
@@ -119,7 +117,7 @@ func (s *StateStore) DeregisterJob(index uint64, req *structs.JobDeregisterReque
 
 // UpsertEvals stores evaluations.
 func (s *StateStore) UpsertEvals(index uint64, evals []*structs.Evaluation) error {
-	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+	return s.write(index, func(txn *writeTxn) ([]string, error) {
 		for _, e := range evals {
 			if err := upsertEvalTxn(txn, index, e); err != nil {
 				return nil, err
@@ -129,7 +127,7 @@ func (s *StateStore) UpsertEvals(index uint64, evals []*structs.Evaluation) erro
 	})
 }
 
-func upsertEvalTxn(txn *memdb.Txn, index uint64, eval *structs.Evaluation) error {
+func upsertEvalTxn(txn *writeTxn, index uint64, eval *structs.Evaluation) error {
 	eval = eval.Copy()
 	existing, err := txn.First(tableEvals, "id", eval.ID)
 	if err != nil {
@@ -152,21 +150,21 @@ func upsertEvalTxn(txn *memdb.Txn, index uint64, eval *structs.Evaluation) error
 
 // ApplyPlanResults commits what the plan applier accepted.
 func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResultsRequest) error {
-	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+	return s.write(index, func(txn *writeTxn) ([]string, error) {
 		tracker := newAllocTracker()
 		job, err := sharedJobTxn(txn, req.Job)
 		if err != nil {
 			return nil, err
 		}
 		for _, stopped := range req.AllocsStopped {
-			obj, err := txn.First(tableAlloc, "id", stopped.ID)
+			existing, err := txn.alloc(stopped.ID)
 			if err != nil {
 				return nil, fmt.Errorf("read alloc %q: %w", stopped.ID, err)
 			}
-			if obj == nil {
+			if existing == nil {
 				continue // garbage collected meanwhile
 			}
-			old := obj.(*structs.Allocation)
+			old := existing
 			alloc := old.Copy()
 			alloc.DesiredStatus = stopped.DesiredStatus
 			alloc.DesiredDescription = stopped.DesiredDescription
@@ -179,7 +177,7 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 			alloc.ModifyIndex = index
 			alloc.AllocModifyIndex = index
 			alloc.ModifyTime = req.UpdatedAt
-			if err := txn.Insert(tableAlloc, alloc); err != nil {
+			if err := txn.putAlloc(alloc); err != nil {
 				return nil, fmt.Errorf("stop alloc %q: %w", alloc.ID, err)
 			}
 			tracker.change(old, alloc)
@@ -189,12 +187,12 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 			alloc := placed.Copy()
 			interner.intern(alloc)
 			s.strs.alloc(alloc)
-			obj, err := txn.First(tableAlloc, "id", alloc.ID)
+			existing, err := txn.alloc(alloc.ID)
 			if err != nil {
 				return nil, fmt.Errorf("read alloc %q: %w", alloc.ID, err)
 			}
 			var old *structs.Allocation
-			if obj == nil {
+			if existing == nil {
 				alloc.CreateIndex = index
 				if alloc.CreateTime == 0 {
 					alloc.CreateTime = req.UpdatedAt
@@ -203,7 +201,7 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 					return nil, err
 				}
 			} else {
-				old = obj.(*structs.Allocation)
+				old = existing
 				alloc.CreateIndex = old.CreateIndex
 				alloc.CreateTime = old.CreateTime
 				// The client owns client-side status.
@@ -217,7 +215,7 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 			alloc.ModifyIndex = index
 			alloc.AllocModifyIndex = index
 			alloc.ModifyTime = req.UpdatedAt
-			if err := txn.Insert(tableAlloc, alloc); err != nil {
+			if err := txn.putAlloc(alloc); err != nil {
 				return nil, fmt.Errorf("insert alloc %q: %w", alloc.ID, err)
 			}
 			tracker.change(old, alloc)
@@ -232,7 +230,7 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 // sharedJobTxn returns the stored copy of job when it is the same version,
 // so allocations share the jobs table's copy instead of holding one decoded
 // per plan.
-func sharedJobTxn(txn *memdb.Txn, job *structs.Job) (*structs.Job, error) {
+func sharedJobTxn(txn *writeTxn, job *structs.Job) (*structs.Job, error) {
 	if job == nil {
 		return nil, nil
 	}
@@ -252,18 +250,18 @@ func sharedJobTxn(txn *memdb.Txn, job *structs.Job) (*structs.Job, error) {
 // UpdateAllocsFromClient applies client-side status. Only ClientStatus,
 // ClientDescription and TaskStates come from the client.
 func (s *StateStore) UpdateAllocsFromClient(index uint64, req *structs.AllocClientUpdate) error {
-	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+	return s.write(index, func(txn *writeTxn) ([]string, error) {
 		tables := []string{tableAlloc}
 		tracker := newAllocTracker()
 		for _, update := range req.Allocs {
-			obj, err := txn.First(tableAlloc, "id", update.ID)
+			existing, err := txn.alloc(update.ID)
 			if err != nil {
 				return nil, fmt.Errorf("read alloc %q: %w", update.ID, err)
 			}
-			if obj == nil {
+			if existing == nil {
 				continue
 			}
-			old := obj.(*structs.Allocation)
+			old := existing
 			// A shallow copy: the task states are replaced below, and
 			// the rest is immutable (the clipped slice reallocates on
 			// append).
@@ -273,7 +271,7 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, req *structs.AllocClie
 			s.strs.clientState(alloc, update)
 			alloc.ModifyIndex = index
 			alloc.ModifyTime = req.UpdatedAt
-			if err := txn.Insert(tableAlloc, alloc); err != nil {
+			if err := txn.putAlloc(alloc); err != nil {
 				return nil, fmt.Errorf("update alloc %q: %w", alloc.ID, err)
 			}
 			tracker.change(old, alloc)
@@ -297,7 +295,7 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, req *structs.AllocClie
 // node's CreateIndex and its scheduling eligibility and drain settings,
 // which belong to operators, not to the client.
 func (s *StateStore) UpsertNode(index uint64, node *structs.Node) error {
-	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+	return s.write(index, func(txn *writeTxn) ([]string, error) {
 		node = node.Copy()
 		obj, err := txn.First(tableNodes, "id", node.ID)
 		if err != nil {
@@ -328,7 +326,7 @@ func (s *StateStore) UpsertNode(index uint64, node *structs.Node) error {
 
 // UpdateNodeStatus changes a node's status (heartbeat missed, back again).
 func (s *StateStore) UpdateNodeStatus(index uint64, req *structs.NodeStatusUpdate) error {
-	return s.write(index, func(txn *memdb.Txn) ([]string, error) {
+	return s.write(index, func(txn *writeTxn) ([]string, error) {
 		tables := []string{tableNodes}
 		obj, err := txn.First(tableNodes, "id", req.NodeID)
 		if err != nil {
