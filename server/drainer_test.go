@@ -140,14 +140,11 @@ func TestNodeDownReplacesAndComesBack(t *testing.T) {
 	// Node a comes back.
 	heartbeat(t, s, a)
 	waitFor(t, 5*time.Second, "node a ready", func() bool { return nodeOf(t, s, a.ID).Status == structs.NodeStatusReady })
-	var resp structs.NodeAllocsResponse
-	if err := s.Node().GetClientAllocs(&structs.NodeAllocsRequest{NodeID: a.ID, SecretID: a.SecretID}, &resp); err != nil {
-		t.Fatal(err)
+	sent := pullNodeAllocs(t, s, a)
+	if len(sent) != 2 {
+		t.Fatalf("node a is sent %d allocations, want its 2", len(sent))
 	}
-	if len(resp.Allocs) != 2 {
-		t.Fatalf("node a is sent %d allocations, want its 2", len(resp.Allocs))
-	}
-	for _, al := range resp.Allocs {
+	for _, al := range sent {
 		if al.DesiredStatus != structs.AllocDesiredStatusStop {
 			t.Fatalf("replaced allocation %s sent with desired status %s", al.ID, al.DesiredStatus)
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/droverhq/drover/structs"
 )
 
-// maxClientAllocsWait caps how long GetClientAllocs blocks.
+// maxClientAllocsWait caps how long GetClientAllocIndexes blocks.
 const maxClientAllocsWait = 5 * time.Minute
 
 // getAllocsMaxLag is how long GetAllocs waits for this server to catch up
@@ -105,23 +105,6 @@ func (n *NodeEndpoint) UpdateStatus(req *structs.NodeUpdateStatusRequest, reply 
 		}
 	}
 	n.heartbeatReply(node.ID, index, reply)
-	return nil
-}
-
-// GetClientAllocs returns the node's allocations, blocking until they
-// change past MinIndex (or MaxWait passes). It is a read: any server
-// answers it from its own state. It is the full form of
-// GetClientAllocIndexes, for clients that do not pull.
-func (n *NodeEndpoint) GetClientAllocs(req *structs.NodeAllocsRequest, reply *structs.NodeAllocsResponse) error {
-	index, err := n.blockOnNodeAllocs(req, func(snap *stateSnapshot) error {
-		allocs, err := snap.AllocsByNode(req.NodeID)
-		reply.Allocs = allocs
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	reply.Index = index
 	return nil
 }
 
@@ -219,7 +202,9 @@ func (n *NodeEndpoint) GetAllocs(req *structs.AllocsGetRequest, reply *structs.A
 
 // UpdateAlloc records client-side status of allocations. Allocations that
 // finished free capacity, so blocked evaluations are retried; ones that
-// failed get an evaluation of their job so the scheduler can react.
+// failed get an evaluation of their job so the scheduler can react. The
+// leader commits the updates of all clients calling within 50 ms as one
+// raft entry (alloc_update_batch.go) and answers each once it is durable.
 func (n *NodeEndpoint) UpdateAlloc(req *structs.AllocUpdateRequest, reply *structs.GenericResponse) error {
 	if done, err := n.srv.forward("Node.UpdateAlloc", req, reply); done {
 		return err
@@ -229,7 +214,7 @@ func (n *NodeEndpoint) UpdateAlloc(req *structs.AllocUpdateRequest, reply *struc
 	}
 	snap := n.srv.state.Snapshot()
 	now := time.Now()
-	update := &structs.AllocClientUpdate{UpdatedAt: now.UnixNano()}
+	update := &structs.AllocClientUpdate{}
 	freed := false
 	evalFor := map[structs.NamespacedID]bool{}
 	for _, a := range req.Allocs {
@@ -267,12 +252,9 @@ func (n *NodeEndpoint) UpdateAlloc(req *structs.AllocUpdateRequest, reply *struc
 		reply.Index = n.srv.state.LatestIndex()
 		return nil
 	}
-	index, err := n.srv.raftApply(structs.AllocClientUpdateRequestType, update)
+	index, err := n.srv.allocUpdates.submit(update.Allocs, update.Evals, freed)
 	if err != nil {
 		return fmt.Errorf("update allocations of node %s: %w", req.NodeID, err)
-	}
-	if freed {
-		n.srv.blocked.Unblock()
 	}
 	reply.Index = index
 	return nil

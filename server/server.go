@@ -176,6 +176,8 @@ type Server struct {
 	blocked    *blockedEvals
 	planQueue  chan *pendingPlan
 	heartbeats *heartbeats
+	// allocUpdates gathers clients' allocation updates on the leader.
+	allocUpdates *allocUpdateBatcher
 
 	rpcListener  net.Listener
 	rpcAdvertise string
@@ -227,6 +229,7 @@ func New(cfg Config) (*Server, error) {
 	})
 	s.blocked = newBlockedEvals(s.broker)
 	s.heartbeats = newHeartbeats(s)
+	s.allocUpdates = &allocUpdateBatcher{srv: s}
 	s.fsm = fsm.New(st, s, cfg.Logger)
 
 	if err := s.startRPC(); err != nil {

@@ -226,7 +226,8 @@ func TestPlanApplierRefusesStaleDelivery(t *testing.T) {
 }
 
 // Clients reach the Node endpoint over the RPC port, and a blocking
-// GetClientAllocs returns when the node gets an allocation.
+// GetClientAllocIndexes returns when the node gets allocations, and
+// GetAllocs sends them with their job, once.
 func TestNodeRPCBlockingAllocs(t *testing.T) {
 	s := testServer(t)
 	conn, err := net.Dial("tcp", s.RPCAddr())
@@ -243,32 +244,77 @@ func TestNodeRPCBlockingAllocs(t *testing.T) {
 	if err := c.Call("Node.Register", &structs.NodeRegisterRequest{Node: node}, &resp); err != nil {
 		t.Fatal(err)
 	}
-	var first structs.NodeAllocsResponse
-	if err := c.Call("Node.GetClientAllocs", &structs.NodeAllocsRequest{NodeID: node.ID, SecretID: node.SecretID}, &first); err != nil {
+	var first structs.NodeClientAllocsResponse
+	if err := c.Call("Node.GetClientAllocIndexes", &structs.NodeAllocsRequest{NodeID: node.ID, SecretID: node.SecretID}, &first); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan *structs.NodeAllocsResponse, 1)
+	done := make(chan *structs.NodeClientAllocsResponse, 1)
 	go func() {
-		var r structs.NodeAllocsResponse
-		err := c.Call("Node.GetClientAllocs", &structs.NodeAllocsRequest{NodeID: node.ID, SecretID: node.SecretID, MinIndex: first.Index, MaxWait: 10 * time.Second}, &r)
+		var r structs.NodeClientAllocsResponse
+		err := c.Call("Node.GetClientAllocIndexes", &structs.NodeAllocsRequest{NodeID: node.ID, SecretID: node.SecretID, MinIndex: first.Index, MaxWait: 10 * time.Second}, &r)
 		if err != nil {
 			t.Error(err)
 		}
 		done <- &r
 	}()
-	if _, _, err := s.RegisterJob(testJob("rpc", 1)); err != nil {
+	if _, _, err := s.RegisterJob(testJob("rpc", 2)); err != nil {
 		t.Fatal(err)
 	}
+	var listed *structs.NodeClientAllocsResponse
 	select {
-	case r := <-done:
-		if len(r.Allocs) != 1 || r.Allocs[0].Job == nil || r.Allocs[0].Job.TaskGroups[0].Tasks[0].Config["command"] != "/bin/true" {
-			t.Fatalf("allocs over RPC: %+v", r.Allocs)
-		}
+	case listed = <-done:
 	case <-time.After(10 * time.Second):
-		t.Fatal("blocking GetClientAllocs did not return")
+		t.Fatal("blocking GetClientAllocIndexes did not return")
 	}
-	var bad structs.NodeAllocsResponse
-	if err := c.Call("Node.GetClientAllocs", &structs.NodeAllocsRequest{NodeID: node.ID, SecretID: "wrong"}, &bad); err == nil {
+	// The blocking query may wake at the first of the two placements.
+	waitFor(t, 5*time.Second, "both placements", func() bool { return len(liveAllocs(t, s, "rpc")) == 2 })
+	var ids []string
+	for _, a := range liveAllocs(t, s, "rpc") {
+		ids = append(ids, a.ID)
+	}
+	var pulled structs.AllocsGetResponse
+	if err := c.Call("Node.GetAllocs", &structs.AllocsGetRequest{NodeID: node.ID, SecretID: node.SecretID, AllocIDs: ids, MinIndex: listed.Index}, &pulled); err != nil {
+		t.Fatal(err)
+	}
+	// The two allocations run one job version: it travels once.
+	if len(pulled.Jobs) != 1 || len(pulled.Allocs) != 2 || pulled.Allocs[0].Job != nil {
+		t.Fatalf("GetAllocs sent %d jobs for %d allocations (first with job %v)", len(pulled.Jobs), len(pulled.Allocs), pulled.Allocs[0].Job != nil)
+	}
+	if err := pulled.AttachJobs(); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range pulled.Allocs {
+		if a.Job == nil || a.Job.TaskGroups[0].Tasks[0].Config["command"] != "/bin/true" {
+			t.Fatalf("allocation %s over RPC without its job: %+v", a.ID, a.Job)
+		}
+	}
+	if pulled.Allocs[0].Job != pulled.Allocs[1].Job {
+		t.Fatal("allocations of one job version do not share the job")
+	}
+	var bad structs.NodeClientAllocsResponse
+	if err := c.Call("Node.GetClientAllocIndexes", &structs.NodeAllocsRequest{NodeID: node.ID, SecretID: "wrong"}, &bad); err == nil {
 		t.Fatal("wrong secret accepted")
 	}
+}
+
+// pullNodeAllocs is what a client does to learn its allocations: list
+// them, then pull them with their jobs.
+func pullNodeAllocs(t *testing.T, s *Server, node *structs.Node) []*structs.Allocation {
+	t.Helper()
+	var listed structs.NodeClientAllocsResponse
+	if err := s.Node().GetClientAllocIndexes(&structs.NodeAllocsRequest{NodeID: node.ID, SecretID: node.SecretID}, &listed); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for id := range listed.Allocs {
+		ids = append(ids, id)
+	}
+	var pulled structs.AllocsGetResponse
+	if err := s.Node().GetAllocs(&structs.AllocsGetRequest{NodeID: node.ID, SecretID: node.SecretID, AllocIDs: ids, MinIndex: listed.Index}, &pulled); err != nil {
+		t.Fatal(err)
+	}
+	if err := pulled.AttachJobs(); err != nil {
+		t.Fatal(err)
+	}
+	return pulled.Allocs
 }

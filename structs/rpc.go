@@ -6,8 +6,8 @@ package structs
 import "time"
 
 // The messages clients and servers exchange over RPC. Method names are
-// "Node.Register", "Node.UpdateStatus", "Node.GetClientAllocs" and
-// "Node.UpdateAlloc".
+// "Node.Register", "Node.UpdateStatus", "Node.GetClientAllocIndexes",
+// "Node.GetAllocs" and "Node.UpdateAlloc".
 
 // NodeRegisterRequest registers (or re-registers) a client node.
 type NodeRegisterRequest struct {
@@ -41,7 +41,8 @@ type NodeAllocsRequest struct {
 	MaxWait  time.Duration
 }
 
-// NodeAllocsResponse carries the node's allocations with their jobs.
+// NodeAllocsResponse carries the node's allocations with their jobs: what
+// the client's watcher hands on once it has pulled the changed ones.
 type NodeAllocsResponse struct {
 	Allocs []*Allocation
 	Index  uint64

@@ -5,7 +5,7 @@
 // servers. Each simulated node speaks the client's RPC protocol (the 0x01
 // byte, then net/rpc with msgpack bodies, as client/servers does):
 // Node.Register, heartbeats with Node.UpdateStatus at the TTL the servers
-// grant, blocking Node.GetClientAllocs queries to follow its allocations,
+// grant, blocking Node.GetClientAllocIndexes queries to follow its allocations,
 // and Node.UpdateAlloc to report new allocations running, batched as the
 // real client's alloc syncer does, without starting any process. Many
 // nodes share a handful of connections, which is what lets one machine
@@ -42,7 +42,7 @@ type Config struct {
 	// SyncInterval is the batching window of allocation status updates,
 	// the real client's default 200ms.
 	SyncInterval time.Duration
-	// AllocsMaxWait bounds one blocking GetClientAllocs; default 5m as
+	// AllocsMaxWait bounds one blocking GetClientAllocIndexes; default 5m as
 	// the servers' own cap.
 	AllocsMaxWait time.Duration
 	// RegisterParallel bounds concurrent registrations; default 64.
@@ -87,7 +87,7 @@ type Cluster struct {
 	running     atomic.Int64 // allocations acknowledged as running
 	lastRunning atomic.Int64 // unix nanos of the last acknowledgement
 	heartbeats  atomic.Int64
-	queries     atomic.Int64 // GetClientAllocs answers received
+	queries     atomic.Int64 // GetClientAllocIndexes answers received
 	errs        atomic.Int64
 	lastErr     atomic.Pointer[string]
 	changed     chan struct{} // signalled (non-blocking) when running moves
