@@ -106,6 +106,12 @@ func (m *Meta) showAlloc(client *api.Client, id string, short, verbose bool) int
 		return m.reportErr(fmt.Errorf("querying allocation %q: %w", id, err))
 	}
 	m.UI.Output(m.formatAllocDetails(alloc, verbose))
+	if verbose && alloc.Metrics != nil {
+		m.UI.Output("\nPlacement Metrics")
+		if s := formatPlacementMetrics(alloc.Metrics); s != "" {
+			m.UI.Output(s)
+		}
+	}
 	if short {
 		m.UI.Output("\nTasks")
 		m.UI.Output(m.formatTaskSummaries(alloc))

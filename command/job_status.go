@@ -186,18 +186,27 @@ func formatJobSummary(s *api.JobSummary) string {
 // formatPlacementFailures explains why the job's blocked evaluations could
 // not place allocations; "" when none is blocked.
 func formatPlacementFailures(evals []*api.Evaluation) string {
-	var parts []string
+	// While an evaluation is blocked, the job still waits for room: the
+	// reasons are those of the newest evaluation that failed to place (a
+	// blocked evaluation records none itself; the one that blocked it did).
+	var blocked bool
+	var latest *api.Evaluation
 	for _, e := range evals {
-		if e.Status != "blocked" || len(e.FailedTGAllocs) == 0 {
-			continue
+		blocked = blocked || e.Status == "blocked"
+		if len(e.FailedTGAllocs) > 0 && (latest == nil || e.CreateIndex > latest.CreateIndex) {
+			latest = e
 		}
-		for _, tg := range sortedKeys(e.FailedTGAllocs) {
-			part := fmt.Sprintf("Task Group %q:", tg)
-			if s := formatAllocMetrics(e.FailedTGAllocs[tg], "  "); s != "" {
-				part += "\n" + s
-			}
-			parts = append(parts, part)
+	}
+	if !blocked || latest == nil {
+		return ""
+	}
+	var parts []string
+	for _, tg := range sortedKeys(latest.FailedTGAllocs) {
+		part := fmt.Sprintf("Task Group %q:", tg)
+		if s := formatAllocMetrics(latest.FailedTGAllocs[tg], "  "); s != "" {
+			part += "\n" + s
 		}
+		parts = append(parts, part)
 	}
 	return strings.Join(parts, "\n\n")
 }

@@ -39,8 +39,13 @@ func TestJobStatusOneJob(t *testing.T) {
 	agent.reply("GET /v1/job/{id}", 5, helloJob())
 	agent.reply("GET /v1/job/{id}/summary", 5, map[string]any{"JobID": "hello",
 		"Summary": map[string]any{"web": map[string]int{"Running": 2, "Queued": 1}, "db": map[string]int{"Complete": 1}}})
+	// The blocked evaluation records no failures; the newest evaluation
+	// that failed to place (not the older one) explains the wait.
 	agent.reply("GET /v1/job/{id}/evaluations", 5, []api.Evaluation{
-		{ID: evalID, Status: "blocked", FailedTGAllocs: map[string]*api.AllocationMetric{
+		{ID: "e1", Status: "complete", CreateIndex: 3, FailedTGAllocs: map[string]*api.AllocationMetric{
+			"web": {NodesEvaluated: 1, NodesExhausted: 1, DimensionExhausted: map[string]int{"memory": 1}}}},
+		{ID: evalID, Status: "blocked", CreateIndex: 6},
+		{ID: "e2", Status: "complete", CreateIndex: 5, FailedTGAllocs: map[string]*api.AllocationMetric{
 			"web": {NodesEvaluated: 1, NodesExhausted: 1, DimensionExhausted: map[string]int{"cpu": 1}}}},
 	})
 	agent.reply("GET /v1/job/{id}/allocations", 5, []api.AllocationListStub{

@@ -205,6 +205,35 @@ func formatAllocMetrics(m *api.AllocationMetric, prefix string) string {
 	return strings.Join(lines, "\n")
 }
 
+// formatPlacementMetrics is the placement part of `alloc status
+// -verbose`: what filtered or exhausted nodes, then a table of each scored
+// node's score per scorer (sorted by name) and its final score.
+func formatPlacementMetrics(m *api.AllocationMetric) string {
+	var parts []string
+	if reasons := formatAllocMetrics(m, "  "); reasons != "" {
+		parts = append(parts, reasons)
+	}
+	if len(m.ScoreMetaData) > 0 {
+		scorers := map[string]bool{}
+		for _, node := range m.ScoreMetaData {
+			for name := range node.Scores {
+				scorers[name] = true
+			}
+		}
+		names := sortedKeys(scorers)
+		rows := []string{"Node|" + strings.Join(names, "|") + "|final score"}
+		for _, node := range m.ScoreMetaData {
+			row := []string{node.NodeID}
+			for _, name := range names {
+				row = append(row, fmt.Sprintf("%.3g", node.Scores[name]))
+			}
+			rows = append(rows, strings.Join(append(row, fmt.Sprintf("%.3g", node.NormScore)), "|"))
+		}
+		parts = append(parts, formatList(rows))
+	}
+	return strings.Join(parts, "\n")
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

@@ -77,7 +77,7 @@ func (s *Server) pruneDeadServers(leaderSince time.Time) error {
 			return nil
 		}
 		s.logger.Info("autopilot: removing dead server", "id", srv.ID, "address", srv.Address, "threshold", threshold)
-		if err := s.raft.RemoveServer(srv.ID, 0, 10*time.Second).Error(); err != nil {
+		if err := s.awaitRaft(s.raft.RemoveServer(srv.ID, 0, 10*time.Second)); err != nil {
 			return fmt.Errorf("remove dead server %s: %w", srv.ID, err)
 		}
 		s.members.markLeft(string(srv.ID))

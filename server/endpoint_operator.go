@@ -78,7 +78,7 @@ func (o *OperatorEndpoint) RaftRemovePeer(args *RaftPeerArgs, reply *structs.Gen
 		return fmt.Errorf("address %q was %w", args.Address, ErrPeerNotFound)
 	}
 	rf := o.srv.raft.RemoveServer(found.ID, 0, 10*time.Second)
-	if err := rf.Error(); err != nil {
+	if err := o.srv.awaitRaft(rf); err != nil {
 		return fmt.Errorf("remove raft peer %s: %w", found.ID, err)
 	}
 	o.srv.members.markLeft(string(found.ID))
@@ -114,7 +114,7 @@ func (st *StatusEndpoint) LeaderIndex(args *LeaderIndexArgs, reply *LeaderIndexR
 	if done, err := st.srv.forward("Status.LeaderIndex", args, reply); done {
 		return err
 	}
-	if err := st.srv.raft.VerifyLeader().Error(); err != nil {
+	if err := st.srv.awaitRaft(st.srv.raft.VerifyLeader()); err != nil {
 		return fmt.Errorf("verify leadership: %w", err)
 	}
 	reply.Index = st.srv.raft.CommitIndex()

@@ -392,7 +392,7 @@ func (m *membership) maybeBootstrap() {
 	for _, p := range peers {
 		cfg.Servers = append(cfg.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.RPCAddr)})
 	}
-	err := m.srv.raft.BootstrapCluster(cfg).Error()
+	err := m.srv.awaitRaft(m.srv.raft.BootstrapCluster(cfg))
 	if err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
 		m.logger.Error("bootstrap raft", "error", err)
 		return
@@ -432,7 +432,7 @@ func (m *membership) reconcile() {
 	m.mu.Unlock()
 	for _, mem := range add {
 		m.logger.Info("adding server to raft", "name", mem.Name, "id", mem.ID, "rpc_addr", mem.RPCAddr)
-		if err := m.srv.raft.AddVoter(raft.ServerID(mem.ID), raft.ServerAddress(mem.RPCAddr), 0, 10*time.Second).Error(); err != nil {
+		if err := m.srv.awaitRaft(m.srv.raft.AddVoter(raft.ServerID(mem.ID), raft.ServerAddress(mem.RPCAddr), 0, 10*time.Second)); err != nil {
 			m.logger.Error("add server to raft", "name", mem.Name, "error", err)
 		}
 	}

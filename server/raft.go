@@ -129,7 +129,7 @@ func (s *Server) monitorLeadership() {
 const raftLogCacheEntries = 64
 
 func (s *Server) establishLeadership() error {
-	if err := s.raft.Barrier(time.Minute).Error(); err != nil {
+	if err := s.awaitRaft(s.raft.Barrier(time.Minute)); err != nil {
 		return fmt.Errorf("raft barrier: %w", err)
 	}
 	s.leaderMu.Lock()

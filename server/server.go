@@ -340,6 +340,22 @@ func (s *Server) Peers() ([]string, error) {
 // no longer) the leader, and no leader could be found to forward it to.
 var errNotLeader = errors.New("no cluster leader")
 
+// awaitRaft returns f's error, or raft.ErrRaftShutdown once the server
+// shuts down. raft answers every future it dequeues, but one still queued
+// when raft shuts down is never answered, and most of its futures do not
+// watch for shutdown themselves: a membership change waiting on one once
+// kept Shutdown waiting forever.
+func (s *Server) awaitRaft(f raft.Future) error {
+	errc := make(chan error, 1)
+	go func() { errc <- f.Error() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-s.ctx.Done():
+		return raft.ErrRaftShutdown
+	}
+}
+
 // raftApply commits a message through raft and returns its index.
 func (s *Server) raftApply(t structs.MessageType, msg any) (uint64, error) {
 	if !s.IsLeader() {
@@ -350,17 +366,8 @@ func (s *Server) raftApply(t structs.MessageType, msg any) (uint64, error) {
 		return 0, err
 	}
 	f := s.raft.Apply(buf, 30*time.Second)
-	// raft answers every future it dequeues, but one still queued when
-	// raft shuts down is never answered: stop waiting at shutdown.
-	errc := make(chan error, 1)
-	go func() { errc <- f.Error() }()
-	select {
-	case err := <-errc:
-		if err != nil {
-			return 0, fmt.Errorf("raft apply: %w", err)
-		}
-	case <-s.ctx.Done():
-		return 0, fmt.Errorf("raft apply: %w", raft.ErrRaftShutdown)
+	if err := s.awaitRaft(f); err != nil {
+		return 0, fmt.Errorf("raft apply: %w", err)
 	}
 	if err, ok := f.Response().(error); ok && err != nil {
 		return 0, err

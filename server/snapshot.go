@@ -59,7 +59,7 @@ func infoOf(m *raft.SnapshotMeta) *SnapshotInfo {
 // to w as an archive.
 func (s *Server) SaveSnapshot(w io.Writer) (*SnapshotInfo, error) {
 	f := s.raft.Snapshot()
-	if err := f.Error(); err != nil {
+	if err := s.awaitRaft(f); err != nil {
 		return nil, fmt.Errorf("take snapshot: %w", err)
 	}
 	meta, rc, err := f.Open()

@@ -614,13 +614,15 @@ func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allo
 		s := p.score(cg, chosen)
 		m := mt.snapshot()
 		m.Scores = &structs.PlacementScores{
-			NodeID:      ns.node.ID,
-			Binpack:     s.binpack,
-			Normalized:  (s.sum() + spreadScore) / n,
-			Affinity:    s.affinity,
-			HasAffinity: len(cg.affinities) > 0,
-			Spread:      spreadScore,
-			HasSpread:   spread != nil,
+			NodeID:            ns.node.ID,
+			Binpack:           s.binpack,
+			JobAntiAffinity:   s.antiAff,
+			ReschedulePenalty: s.penalty,
+			Normalized:        (s.sum() + spreadScore) / n,
+			Affinity:          s.affinity,
+			HasAffinity:       len(cg.affinities) > 0,
+			Spread:            spreadScore,
+			HasSpread:         spread != nil,
 		}
 		p.makeRoom(chosen, victims)
 		alloc := p.newAlloc(cg, req, ns.node, m, nowNano)

@@ -147,6 +147,7 @@ func (s *genericScheduler) computeSystemPlan(eval *structs.Evaluation, state Sta
 	stops := st.stops
 	var inplace []*structs.Allocation
 	place := map[string][]systemPlace{} // group → placements, by node ID
+	noneFeasible := map[string]*structs.AllocMetric{}
 
 	for _, tg := range job.TaskGroups {
 		cg := cj.groups[tg.Name]
@@ -178,16 +179,31 @@ func (s *genericScheduler) computeSystemPlan(eval *structs.Evaluation, state Sta
 		if finished {
 			continue
 		}
+		var groupFiltered map[string]int
+		feasible := len(hasLive)
 		for _, i := range p.eligible {
 			n := p.nodes[i].node
 			k := groupNode{tg.Name, n.ID}
+			if ok, key := cg.checkGroup(n); !ok {
+				// Not a failure: the node is simply not one of the job's.
+				if groupFiltered == nil {
+					groupFiltered = map[string]int{}
+				}
+				groupFiltered[key]++
+				continue
+			}
+			feasible++
 			if hasLive[n.ID] || st.done[k] || n.DrainStrategy != nil {
 				continue // a draining node takes nothing new, whatever its eligibility says
 			}
-			if ok, _ := cg.checkGroup(n); !ok {
-				continue // not a failure: the node is simply not one of the job's
-			}
 			place[tg.Name] = append(place[tg.Name], systemPlace{node: i, req: placeReq{group: tg.Name, name: name, previous: st.previous[k]}})
+		}
+		if feasible == 0 && p.nodesEvaluated > 0 {
+			// No node may run the group at all: as Nomad does, the
+			// evaluation says which constraints excluded them (a
+			// warning, not a wait: nodes that join bring their own
+			// evaluation).
+			noneFeasible[tg.Name] = p.filterMetric(groupFiltered)
 		}
 	}
 
@@ -233,11 +249,32 @@ func (s *genericScheduler) computeSystemPlan(eval *structs.Evaluation, state Sta
 		}
 		if failed != nil {
 			at.failed[tg.Name] = failed
+		} else if m := noneFeasible[tg.Name]; m != nil {
+			at.failed[tg.Name] = m
 		}
 	}
 	appendEvictions(at.plan, p.preemption.victims)
 	at.stops += len(p.preemption.victims)
 	return at, nil
+}
+
+// filterMetric is the metric of a group no node may run: the nodes
+// evaluated, and those the job's and then the group's constraints
+// (groupFiltered, by constraint) excluded.
+func (p *placer) filterMetric(groupFiltered map[string]int) *structs.AllocMetric {
+	mt := &metricTracker{m: structs.AllocMetric{
+		NodesEvaluated: p.nodesEvaluated,
+		NodesInPool:    p.nodesInPool,
+		NodePool:       jobPool(p.cj.job),
+		NodesAvailable: p.nodesAvailable,
+	}}
+	for k, v := range p.jobFiltered {
+		mt.filterN(k, v)
+	}
+	for k, v := range groupFiltered {
+		mt.filterN(k, v)
+	}
+	return mt.snapshot()
 }
 
 // systemPlace is one allocation to place on a given node (an index into
@@ -300,7 +337,8 @@ func (p *placer) placeOnNode(cg *compiledGroup, sp systemPlace, now time.Time) (
 		return nil, m, nil
 	}
 	s := p.score(cg, i)
-	m.Scores = &structs.PlacementScores{NodeID: ns.node.ID, Binpack: s.binpack, Normalized: s.sum() / p.components(cg)}
+	m.Scores = &structs.PlacementScores{NodeID: ns.node.ID, Binpack: s.binpack, JobAntiAffinity: s.antiAff,
+		ReschedulePenalty: s.penalty, Normalized: s.sum() / p.components(cg)}
 	p.makeRoom(i, victims)
 	alloc := p.newAlloc(cg, sp.req, ns.node, m, now.UnixNano())
 	p.recordEvictions(victims, alloc)

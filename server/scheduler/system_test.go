@@ -506,3 +506,40 @@ func TestSysbatch(t *testing.T) {
 		})
 	}
 }
+
+// A group no node may run is not a wait for capacity: the evaluation
+// completes, names the constraints that excluded the nodes (as Nomad warns
+// since 1.1), and blocks nothing; a node that qualifies later gets it.
+func TestSystemNoFeasibleNodeWarns(t *testing.T) {
+	h := newHarness(t)
+	h.state.upsertNode(testNode("a", 4000, 8192))
+	h.state.upsertNode(testNode("b", 4000, 8192))
+	job := sysJob(structs.JobTypeSystem, 500, 256)
+	job.TaskGroups[0].Constraints = []*structs.Constraint{{LTarget: "${meta.rack}", Operand: "is_set"}}
+	h.state.upsertJob(job)
+	eval := h.mustProcess(job)
+	if got := h.liveNodes("sys"); len(got) != 0 {
+		t.Fatalf("placed on %v", got)
+	}
+	if eval.Status != structs.EvalStatusComplete || eval.BlockedEval != "" || eval.QueuedAllocations["web"] != 0 || len(h.planner.created) != 0 {
+		t.Fatalf("eval = %+v, created %d", eval, len(h.planner.created))
+	}
+	m := eval.FailedTGAllocs["web"]
+	if m == nil || m.NodesEvaluated != 2 || m.NodesFiltered != 2 || len(m.ConstraintFiltered) != 1 {
+		t.Fatalf("failed metric = %+v", m)
+	}
+	for cons, n := range m.ConstraintFiltered {
+		if n != 2 || cons == "" {
+			t.Fatalf("constraint filtered = %v", m.ConstraintFiltered)
+		}
+	}
+
+	// One node qualifies: the next evaluation places there and warns no more.
+	n := testNode("b", 4000, 8192)
+	n.Meta = map[string]string{"rack": "r1"}
+	h.state.upsertNode(n)
+	eval = h.processTrigger(job, structs.EvalTriggerNodeUpdate)
+	if got := h.liveNodes("sys"); !slices.Equal(got, []string{"b"}) || len(eval.FailedTGAllocs) != 0 {
+		t.Fatalf("nodes = %v, eval failures = %v", got, eval.FailedTGAllocs)
+	}
+}
