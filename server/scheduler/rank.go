@@ -557,13 +557,9 @@ func (r *ranking) best() (int, float64) {
 	return int(bestItem.idx), bestSpread
 }
 
-// placeGroup places reqs, allocations of cg, one at a time on the best
-// node. It returns the new allocations and, when some could not be placed,
-// the metric of the first failure and how many failed.
-func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allocation, *structs.AllocMetric, int, error) {
-	if len(reqs) == 0 {
-		return nil, nil, 0, nil
-	}
+// jobMetric starts a group's placement metric with what the job shares:
+// the nodes evaluated, and those the job's own constraints filtered.
+func (p *placer) jobMetric() *metricTracker {
 	mt := &metricTracker{m: structs.AllocMetric{
 		NodesEvaluated: p.nodesEvaluated,
 		NodesInPool:    p.nodesInPool,
@@ -573,6 +569,17 @@ func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allo
 	for k, v := range p.jobFiltered {
 		mt.filterN(k, v)
 	}
+	return mt
+}
+
+// placeGroup places reqs, allocations of cg, one at a time on the best
+// node. It returns the new allocations and, when some could not be placed,
+// the metric of the first failure and how many failed.
+func (p *placer) placeGroup(cg *compiledGroup, reqs []placeReq) ([]*structs.Allocation, *structs.AllocMetric, int, error) {
+	if len(reqs) == 0 {
+		return nil, nil, 0, nil
+	}
+	mt := p.jobMetric()
 	cands := make([]int32, 0, len(p.eligible))
 	for _, i := range p.eligible {
 		if ok, key := cg.checkGroup(p.nodes[i].node); !ok {

@@ -262,15 +262,7 @@ func (s *genericScheduler) computeSystemPlan(eval *structs.Evaluation, state Sta
 // evaluated, and those the job's and then the group's constraints
 // (groupFiltered, by constraint) excluded.
 func (p *placer) filterMetric(groupFiltered map[string]int) *structs.AllocMetric {
-	mt := &metricTracker{m: structs.AllocMetric{
-		NodesEvaluated: p.nodesEvaluated,
-		NodesInPool:    p.nodesInPool,
-		NodePool:       jobPool(p.cj.job),
-		NodesAvailable: p.nodesAvailable,
-	}}
-	for k, v := range p.jobFiltered {
-		mt.filterN(k, v)
-	}
+	mt := p.jobMetric()
 	for k, v := range groupFiltered {
 		mt.filterN(k, v)
 	}
