@@ -4,14 +4,14 @@
 package state
 
 // This file keeps which allocations each node and each job has, in place of
-// go-memdb indexes of the allocation table by node and by job. An index
-// entry costs about 550 bytes (radix nodes, leaves and their watch
-// channels): two such indexes were a third of the store's memory at a
-// million allocations. A sorted list of IDs in a per-node and a per-job
-// row costs 16 bytes an allocation (the ID strings are the allocations'
-// own). The rows change only when membership does; readers look each
-// allocation up by ID and, in a blocking query, watch the row and each
-// allocation, so they still wake when any of them changes.
+// go-memdb indexes by node and by job. An index entry costs about 550
+// bytes (radix nodes, leaves and their watch channels): two such indexes
+// were a third of the store's memory at a million allocations. A sorted
+// list of IDs in a per-node and a per-job row costs 16 bytes an allocation
+// (the ID strings are the allocations' own). The rows change only when
+// membership does; readers look each allocation up by ID (allocmap.go)
+// and, in a blocking query, watch the row and the allocation table, so
+// they still wake when any of them changes.
 
 import (
 	"fmt"
