@@ -137,7 +137,7 @@ meta { n = "none" }`,
 		},
 		{
 			name: "evaluation budget",
-			src:  "dynamic \"service\" {\n  for_each = range(100)\n  content {\n    tags = [for i in range(100) : format(\"%9999s\", \"\")]\n  }\n}",
+			src:  "dynamic \"service\" {\n  for_each = range(100)\n  content {\n    tags = [replace(format(\"%9999s\", \"\"), \" \", format(\"%70s\", \"\"))]\n  }\n}",
 			err:  "d.hcl:6:12: Job file too large when evaluated",
 		},
 	}

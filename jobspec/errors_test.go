@@ -221,6 +221,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`locals { a = replace("aaaa", "a", "aaaa") } job "x" { meta { b = local.a } }`))
 	f.Add([]byte("job \"x\" {\n dynamic \"group\" {\n for_each = range(3)\n labels = [\"g${group.key}\"]\n content {\n task \"t\" {\n config {\n dynamic \"m\" {\n for_each = {a = 1}\n content { v = m.value }\n }\n }\n }\n }\n }\n}\n"))
 	f.Add([]byte("job \"x\" {\n meta {\n y = jsonencode(yamldecode(\"a: &a [1]\\nb: [*a, *a]\"))\n }\n}\n"))
+	f.Add([]byte("job \"x\" {\n meta {\n n = length([for i in range(9) : [for j in range(9) : \"%{for k in range(9)}${k}%{endfor}\"]])\n }\n}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		job, err := Parse("fuzz.hcl", src, &ParseOptions{Vars: map[string]string{}})
 		if err == nil && job == nil {

@@ -123,6 +123,7 @@ func templateFileFunc(allowFS bool, fns map[string]function.Function) function.F
 			if diags.HasErrors() {
 				return cty.NilVal, diags
 			}
+			limitForExprs(expr, &forBudget{})
 			out, diags := expr.Value(ctx)
 			if diags.HasErrors() {
 				return cty.NilVal, diags

@@ -32,7 +32,10 @@ import (
 //     nested for_each loops cannot multiply into millions of groups;
 //   - the values of all the job's arguments add up to at most
 //     maxEvalBytes, because a dynamic block evaluates its content once
-//     per element: 10,000 blocks of 1 MB values would be 10 GB of work.
+//     per element: 10,000 blocks of 1 MB values would be 10 GB of work;
+//   - for expressions iterate at most maxForIterations times and produce
+//     at most maxForBytes in all, because nested ones multiply
+//     (forlimits.go).
 //
 // Operators and templates can still join several bounded values, so an
 // expression is bounded by maxValueBytes times its own length; that is

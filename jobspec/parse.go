@@ -88,6 +88,9 @@ func parseHCL(filename string, src []byte, opts *ParseOptions) (*api.Job, hcl.Di
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	if body, ok := file.Body.(*hclsyntax.Body); ok {
+		limitForExprs(body, &forBudget{})
+	}
 	content, cdiags := file.Body.Content(topSchema)
 	diags = append(diags, cdiags...)
 	if content == nil {

@@ -203,6 +203,7 @@ func rawValue(v *variable, raw, source string) (cty.Value, hcl.Diagnostics) {
 		if diags.HasErrors() {
 			return cty.NilVal, diags
 		}
+		limitForExprs(expr, &forBudget{})
 		val, diags = expr.Value(nil)
 		if diags.HasErrors() {
 			return cty.NilVal, diags
@@ -232,6 +233,12 @@ func assignVarFile(vars map[string]*variable, path string, fnCtx *hcl.EvalContex
 	}
 	if diags.HasErrors() {
 		return diags
+	}
+	// A JSON var file's strings are templates parsed as they are
+	// evaluated, out of reach of limitForExprs; var files are the CLI
+	// user's own files, never read by a server.
+	if body, ok := f.Body.(*hclsyntax.Body); ok {
+		limitForExprs(body, &forBudget{})
 	}
 	attrs, adiags := f.Body.JustAttributes()
 	diags = append(diags, adiags...)
