@@ -67,22 +67,16 @@ type forCollection struct {
 }
 
 func (c *forCollection) Value(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
-	if over := c.budget.over; over != nil {
-		return cty.DynamicVal, hcl.Diagnostics{over}
-	}
-	v, diags := c.Expression.Value(ctx)
-	if diags.HasErrors() {
-		return v, diags
-	}
-	if u, _ := v.Unmark(); u.IsKnown() && !u.IsNull() && u.CanIterateElements() {
-		c.budget.iterations += u.LengthInt()
-		if c.budget.iterations > maxForIterations {
-			c.budget.over = errorAt(c.Range(), "Too many for expression iterations",
-				fmt.Sprintf("The job file's for expressions iterate more than %d times in all (nested ones multiply); this is where the limit was reached.", maxForIterations))
-			return cty.DynamicVal, append(diags, c.budget.over)
+	return c.budget.evaluate(c.Expression, ctx, func(v cty.Value) *hcl.Diagnostic {
+		if !v.IsKnown() || v.IsNull() || !v.CanIterateElements() {
+			return nil
 		}
-	}
-	return v, diags
+		if c.budget.iterations += v.LengthInt(); c.budget.iterations <= maxForIterations {
+			return nil
+		}
+		return errorAt(c.Range(), "Too many for expression iterations",
+			fmt.Sprintf("The job file's for expressions iterate more than %d times in all (nested ones multiply); this is where the limit was reached.", maxForIterations))
+	})
 }
 
 // forValue is a for expression's value: it counts the bytes each
@@ -93,19 +87,30 @@ type forValue struct {
 }
 
 func (e *forValue) Value(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
-	if over := e.budget.over; over != nil {
-		return cty.DynamicVal, hcl.Diagnostics{over}
+	return e.budget.evaluate(e.Expression, ctx, func(v cty.Value) *hcl.Diagnostic {
+		if e.budget.bytes += valueSize(v); e.budget.bytes <= maxForBytes {
+			return nil
+		}
+		return errorAt(e.Range(), "For expressions produce too much",
+			fmt.Sprintf("The job file's for expressions produce more than %d bytes in all (nested ones multiply); this is where the limit was reached.", maxForBytes))
+	})
+}
+
+// evaluate evaluates expr unless the budget is spent already, then has
+// spend charge its (unmarked) value; spend returns the error to report
+// when that went over the budget.
+func (b *forBudget) evaluate(expr hclsyntax.Expression, ctx *hcl.EvalContext, spend func(cty.Value) *hcl.Diagnostic) (cty.Value, hcl.Diagnostics) {
+	if b.over != nil {
+		return cty.DynamicVal, hcl.Diagnostics{b.over}
 	}
-	v, diags := e.Expression.Value(ctx)
+	v, diags := expr.Value(ctx)
 	if diags.HasErrors() {
 		return v, diags
 	}
 	u, _ := v.Unmark()
-	e.budget.bytes += valueSize(u)
-	if e.budget.bytes > maxForBytes {
-		e.budget.over = errorAt(e.Range(), "For expressions produce too much",
-			fmt.Sprintf("The job file's for expressions produce more than %d bytes in all (nested ones multiply); this is where the limit was reached.", maxForBytes))
-		return cty.DynamicVal, append(diags, e.budget.over)
+	if over := spend(u); over != nil {
+		b.over = over
+		return cty.DynamicVal, append(diags, over)
 	}
 	return v, diags
 }
