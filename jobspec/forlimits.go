@@ -37,17 +37,17 @@ type forBudget struct {
 }
 
 // limitForExprs instruments every for expression under node (a body, an
-// expression or a template) to spend b.
+// expression or a template) to spend b; it runs once on a freshly parsed
+// tree (the walk goes on into the wrappers, never back to a for
+// expression it has seen).
 func limitForExprs(node hclsyntax.Node, b *forBudget) {
 	hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
 		fe, ok := n.(*hclsyntax.ForExpr)
 		if !ok {
 			return nil
 		}
-		if _, done := fe.CollExpr.(*forCollection); !done {
-			fe.CollExpr = &forCollection{ParenthesesExpr: wrap(fe.CollExpr), budget: b}
-			fe.ValExpr = &forValue{ParenthesesExpr: wrap(fe.ValExpr), budget: b}
-		}
+		fe.CollExpr = &forCollection{ParenthesesExpr: wrap(fe.CollExpr), budget: b}
+		fe.ValExpr = &forValue{ParenthesesExpr: wrap(fe.ValExpr), budget: b}
 		return nil
 	})
 }

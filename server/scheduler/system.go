@@ -184,6 +184,9 @@ func (s *genericScheduler) computeSystemPlan(eval *structs.Evaluation, state Sta
 		for _, i := range p.eligible {
 			n := p.nodes[i].node
 			k := groupNode{tg.Name, n.ID}
+			if hasLive[n.ID] {
+				continue // counted feasible above; its allocation stays
+			}
 			if ok, key := cg.checkGroup(n); !ok {
 				// Not a failure: the node is simply not one of the job's.
 				if groupFiltered == nil {
@@ -193,7 +196,7 @@ func (s *genericScheduler) computeSystemPlan(eval *structs.Evaluation, state Sta
 				continue
 			}
 			feasible++
-			if hasLive[n.ID] || st.done[k] || n.DrainStrategy != nil {
+			if st.done[k] || n.DrainStrategy != nil {
 				continue // a draining node takes nothing new, whatever its eligibility says
 			}
 			place[tg.Name] = append(place[tg.Name], systemPlace{node: i, req: placeReq{group: tg.Name, name: name, previous: st.previous[k]}})

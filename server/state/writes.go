@@ -157,14 +157,13 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 			return nil, err
 		}
 		for _, stopped := range req.AllocsStopped {
-			existing, err := txn.alloc(stopped.ID)
+			old, err := txn.alloc(stopped.ID)
 			if err != nil {
 				return nil, fmt.Errorf("read alloc %q: %w", stopped.ID, err)
 			}
-			if existing == nil {
+			if old == nil {
 				continue // garbage collected meanwhile
 			}
-			old := existing
 			alloc := old.Copy()
 			alloc.DesiredStatus = stopped.DesiredStatus
 			alloc.DesiredDescription = stopped.DesiredDescription
@@ -187,12 +186,11 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 			alloc := placed.Copy()
 			interner.intern(alloc)
 			s.strs.alloc(alloc)
-			existing, err := txn.alloc(alloc.ID)
+			old, err := txn.alloc(alloc.ID)
 			if err != nil {
 				return nil, fmt.Errorf("read alloc %q: %w", alloc.ID, err)
 			}
-			var old *structs.Allocation
-			if existing == nil {
+			if old == nil {
 				alloc.CreateIndex = index
 				if alloc.CreateTime == 0 {
 					alloc.CreateTime = req.UpdatedAt
@@ -201,7 +199,6 @@ func (s *StateStore) ApplyPlanResults(index uint64, req *structs.ApplyPlanResult
 					return nil, err
 				}
 			} else {
-				old = existing
 				alloc.CreateIndex = old.CreateIndex
 				alloc.CreateTime = old.CreateTime
 				// The client owns client-side status.
@@ -254,14 +251,13 @@ func (s *StateStore) UpdateAllocsFromClient(index uint64, req *structs.AllocClie
 		tables := []string{tableAlloc}
 		tracker := newAllocTracker()
 		for _, update := range req.Allocs {
-			existing, err := txn.alloc(update.ID)
+			old, err := txn.alloc(update.ID)
 			if err != nil {
 				return nil, fmt.Errorf("read alloc %q: %w", update.ID, err)
 			}
-			if existing == nil {
+			if old == nil {
 				continue
 			}
-			old := existing
 			// A shallow copy: the task states are replaced below, and
 			// the rest is immutable (the clipped slice reallocates on
 			// append).
